@@ -1,0 +1,38 @@
+# The two commands a new user or CI needs: `make demo` and `make test`. Needs only python3 (3.11).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export REGISTRY_HOME ?= $(CURDIR)/registry_home
+export DAGSTER_HOME ?= $(REGISTRY_HOME)/.dagster
+# Air-gapped: no usage statistics from dbt or Dagster.
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DAGSTER_DISABLE_TELEMETRY := 1
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: setup demo test dev clean
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# The locked set (uv.lock) installs exactly; a stale lock fails instead of resolving anew.
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --python $(PYTHON) --quiet
+	touch $@
+
+demo: setup
+	$(VENV)/bin/registry demo
+
+test: setup
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+dev: setup
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf $(VENV) $(TOOLS) registry_home dbt_project/target dbt_project/logs

@@ -1,0 +1,237 @@
+"""`registry`: the command line of the Alliance Outcomes Registry.
+
+Every command drives the same code the Dagster definitions use; none re-implements the pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.home import RegistryHome
+from schemas.contract import KINDS
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+console = Console(stderr=True)
+out = Console()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    return args.handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="registry", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    g = sub.add_parser("generate", help="write a synthetic registry (landing files, sites.csv, truth)")
+    g.add_argument("--out", type=Path, required=True, help="registry home to write into")
+    g.add_argument("--sites", type=int, default=12)
+    g.add_argument("--months", type=int, default=18)
+    g.add_argument("--seed", type=int, default=7)
+    g.add_argument("--messy", action="store_true", help="inject realistic defects")
+    g.set_defaults(handler=cmd_generate)
+
+    v = sub.add_parser("validate", help="check one file against the contract; touches no registry state")
+    v.add_argument("file", type=Path)
+    v.add_argument("--kind", required=True, choices=KINDS)
+    v.add_argument("--site", required=True, help="the site the file belongs to, e.g. BOS01")
+    v.add_argument("--roster", type=Path, help="sites.csv to check the site against (optional)")
+    v.add_argument("--json", action="store_true", help="print the result as JSON")
+    v.set_defaults(handler=cmd_validate)
+
+    r = sub.add_parser("run", help="process everything new in landing/, then build and publish")
+    r.add_argument("--home", type=Path, help="registry home (default $REGISTRY_HOME or ./registry_home)")
+    r.set_defaults(handler=cmd_run)
+
+    s = sub.add_parser("status", help="submission matrix and recent uploads")
+    s.add_argument("--home", type=Path)
+    s.set_defaults(handler=cmd_status)
+
+    d = sub.add_parser("demo", help="generate a demo registry and run the whole pipeline on it")
+    d.add_argument("--home", type=Path)
+    d.add_argument("--sites", type=int, default=12)
+    d.add_argument("--months", type=int, default=18)
+    d.add_argument("--fresh", action="store_true", help="delete the demo home first")
+    d.set_defaults(handler=cmd_demo)
+    return p
+
+
+def _home(args) -> RegistryHome:
+    return RegistryHome(args.home.resolve()) if getattr(args, "home", None) else RegistryHome.from_env()
+
+
+# -- generate ---------------------------------------------------------------------------------------
+
+def cmd_generate(args) -> int:
+    summary = _generate(args.out.resolve(), args.sites, args.months, args.seed, args.messy)
+    out.print(json.dumps(summary, indent=2, default=str))
+    return EXIT_OK
+
+
+def _generate(out_dir: Path, sites: int, months: int, seed: int, messy: bool) -> dict:
+    from rich.progress import Progress
+
+    from pipelines.synthetic import generate_registry
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"Generating {sites} sites x {months} months", total=sites)
+        return generate_registry(out_dir, sites=sites, months=months, seed=seed, messy=messy,
+                                 progress=lambda done, total: progress.update(task, completed=done,
+                                                                              total=total))
+
+
+# -- validate ---------------------------------------------------------------------------------------
+
+def cmd_validate(args) -> int:
+    from pipelines.guard import check_upload
+
+    if not args.file.is_file():
+        console.print(f"[red]no such file: {args.file}[/]")
+        return EXIT_USAGE
+    roster = _read_roster(args.roster) if args.roster else None
+    result = check_upload(args.file.read_bytes(), args.file.name, args.kind, args.site, roster)
+    report = result.to_dict()
+    if args.json:
+        out.print_json(json.dumps(report, default=str))
+    else:
+        _print_validation(args.file, report)
+    return EXIT_REJECTED if result.rejected else EXIT_OK
+
+
+def _read_roster(path: Path) -> set[str]:
+    import polars as pl
+
+    return set(pl.read_csv(path, infer_schema=False)["site_id"].str.strip_chars())
+
+
+def _print_validation(path: Path, report: dict) -> None:
+    colour = {"accepted": "green", "partially_accepted": "yellow", "rejected": "red"}[report["status"]]
+    out.print(f"[bold]{path.name}[/] ({report['kind']}, site {report['site']}): "
+              f"[{colour} bold]{report['status']}[/]")
+    if report["rows_read"] is not None:
+        out.print(f"rows read {report['rows_read']}, accepted {report['rows_accepted']}, "
+                  f"quarantined {report['rows_quarantined']}, "
+                  f"duplicates removed {report['rows_deduplicated']}")
+    for finding in report["identifier_findings"]:
+        out.print(f"[red]identifier[/] in {finding['column']}: {finding['message']} "
+                  f"-> {finding['how_to_fix']}")
+    if report["failures"]:
+        table = Table("rule", "column", "rows", "how to fix", "first rows")
+        for f in report["failures"]:
+            rows = ", ".join(str(e["row"]) for e in f["examples"][:5])
+            table.add_row(f["rule"], f["column"] or "", "file" if f["count"] is None else str(f["count"]),
+                          f["how_to_fix"], rows)
+        out.print(table)
+
+
+# -- run / status -----------------------------------------------------------------------------------
+
+def cmd_run(args) -> int:
+    home = _home(args)
+    if not home.landing.is_dir():
+        console.print(f"[red]{home.landing} does not exist: nothing to run on[/]")
+        return EXIT_USAGE
+    summary, seconds = _run(home)
+    _print_run(home, summary, seconds)
+    return EXIT_OK if (summary.built or not summary.partitions) else EXIT_REJECTED
+
+
+def _run(home: RegistryHome):
+    from pipelines.pseudonyms import MissingKey, load_key
+    from pipelines.runner import run_registry
+
+    try:
+        load_key(home.secrets)
+    except MissingKey as exc:
+        console.print(f"[red]{exc}[/]")
+        raise SystemExit(EXIT_USAGE)
+    started = time.monotonic()
+    with console.status("Starting") as spinner:
+        summary = run_registry(home, status=lambda m: spinner.update(m))
+    return summary, time.monotonic() - started
+
+
+def _print_run(home: RegistryHome, summary, seconds: float) -> None:
+    if not summary.partitions and not summary.built:
+        out.print("Nothing new in landing/; the published database is unchanged.")
+        return
+    if summary.uploads:
+        by_status: dict[str, int] = {}
+        for u in summary.uploads:
+            by_status[u["status"]] = by_status.get(u["status"], 0) + 1
+        quarantined = sum(u["rows_quarantined"] or 0 for u in summary.uploads)
+        out.print(f"Uploads processed: {len(summary.uploads)} "
+                  f"({', '.join(f'{n} {s}' for s, n in sorted(by_status.items()))}); "
+                  f"rows quarantined: {quarantined}")
+    table = Table("published table", "rows", title=str(home.published_db))
+    for name, n in summary.published.items():
+        table.add_row(name, f"{n:,}")
+    out.print(table)
+    out.print(f"Done in {seconds:.1f} s. Feedback reports: {home.root / 'reports'}")
+
+
+def cmd_status(args) -> int:
+    from pipelines.manifest import Manifest
+
+    home = _home(args)
+    rows = Manifest(home.manifest_db).rows()
+    if not rows:
+        out.print(f"No uploads recorded in {home.root}.")
+        return EXIT_OK
+    months = sorted({r["month"] for r in rows})[-12:]
+    mark = {"accepted": "[green]✔[/]", "partially_accepted": "[yellow]◐[/]", "rejected": "[red]✘[/]"}
+    current = {}
+    for r in rows:  # later uploads replace earlier ones in the matrix
+        current[(r["site_id"], r["month"], r["kind"])] = r["status"]
+    table = Table("site", *months, title="Submissions (intake alliance followup): "
+                                          "✔ accepted  ◐ with quarantined rows  ✘ rejected  · none")
+    for site in sorted({r["site_id"] for r in rows}):
+        cells = ["".join(mark.get(current.get((site, m, k)), "·") for k in ("intake", "alliance", "followup"))
+                 for m in months]
+        table.add_row(site, *cells)
+    out.print(table)
+    rejected = [r for r in rows if r["status"] == "rejected" and r["superseded_by"] is None]
+    out.print(f"{len(rows)} uploads recorded; {len(rejected)} rejected; published: "
+              f"{home.published_db if home.published_db.exists() else 'not yet'}")
+    return EXIT_OK
+
+
+# -- demo -------------------------------------------------------------------------------------------
+
+def cmd_demo(args) -> int:
+    from pipelines.pseudonyms import ensure_key_file
+
+    home = _home(args)
+    if args.fresh and home.root.exists():
+        shutil.rmtree(home.root)
+    started = time.monotonic()
+    console.print(f"Demo registry in {home.root}")
+    generated = _generate(home.root, args.sites, args.months, seed=7, messy=True)
+    ensure_key_file(home.secrets)
+    out.print(f"Generated {generated.get('episodes', '?')} episodes at {args.sites} sites over "
+              f"{args.months} months into {home.landing}")
+    summary, _ = _run(home)
+    _print_run(home, summary, time.monotonic() - started)
+    out.print(f"\nPublished database: {home.published_db}\n"
+              f"Feedback reports:   {home.root / 'reports'}\n"
+              f"Quarantine:         {home.lake / 'quarantine'}\n"
+              f"Query it:           duckdb -readonly {home.published_db}\n"
+              f"Watch it:           make dev   (Dagster UI on http://127.0.0.1:3000)")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

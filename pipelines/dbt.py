@@ -1,0 +1,64 @@
+"""The dbt project as the pipeline sees it: where it lives, how it is invoked, how it is named in
+Dagster. dbt runs once per pipeline run, never once per file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import AssetKey, AutomationCondition
+from dagster_dbt import DagsterDbtTranslator, DbtProject
+
+DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+registry_dbt = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+LAKE_SOURCE = "lake"
+
+# Air-gapped: no usage statistics, and dbt's own log goes beside the registry's other logs.
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def build_args() -> list[str]:
+    """The one dbt command a pipeline run issues: models and their data tests, no unit tests (the
+    test suite runs those)."""
+    return ["build", "--exclude-resource-type", "unit_test"]
+
+
+def parse_args() -> list[str]:
+    return ["parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet"]
+
+
+def manifest_is_stale() -> bool:
+    manifest = registry_dbt.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_DIR / "dbt_project.yml", *DBT_DIR.glob("models/**/*"), *DBT_DIR.glob("macros/**/*")]
+    return any(p.stat().st_mtime > built for p in sources if p.is_file())
+
+
+def ensure_manifest() -> Path:
+    """Parse the project when its manifest is missing or older than the SQL (about 5 s)."""
+    if manifest_is_stale():
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke(parse_args())
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed: {result.exception}")
+    return registry_dbt.manifest_path
+
+
+class RegistryTranslator(DagsterDbtTranslator):
+    """Asset keys by layer (staging/..., marts/...); the lake source maps to the ingest assets."""
+
+    def get_asset_key(self, dbt_resource_props) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "models"
+        return AssetKey([layer, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props) -> str:
+        return "warehouse"
+
+    def get_automation_condition(self, dbt_resource_props):
+        # Rebuild once the lake has settled after new uploads (one dbt run for many files).
+        return AutomationCondition.eager()

@@ -1,0 +1,15 @@
+"""Assembles the registry's Dagster definitions; `dagster dev` loads this module (workspace.yaml)."""
+
+from dagster import Definitions
+
+from pipelines.defs.ingest import ingest_job, lake_uploads, landing_sensor
+from pipelines.defs.resources import default_resources
+from pipelines.defs.warehouse import build_job, nightly_build, published_registry, registry_dbt_models
+
+defs = Definitions(
+    assets=[lake_uploads, registry_dbt_models, published_registry],
+    jobs=[ingest_job, build_job],
+    sensors=[landing_sensor],
+    schedules=[nightly_build],
+    resources=default_resources(),
+)

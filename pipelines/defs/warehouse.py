@@ -1,0 +1,52 @@
+"""Warehouse assets: the dbt project (one `dbt build` per run) and the published database."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AutomationCondition,
+    DefaultScheduleStatus,
+    MaterializeResult,
+    ScheduleDefinition,
+    asset,
+    define_asset_job,
+)
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from pipelines.dbt import RegistryTranslator, build_args, ensure_manifest
+from pipelines.defs.resources import RegistryResource
+from pipelines.publish import publish
+
+MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes"]
+
+
+@dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=RegistryTranslator())
+def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests."""
+    yield from dbt.cli(build_args(), context=context).stream()
+
+
+@asset(
+    key=AssetKey(["published", "registry"]),
+    deps=[AssetKey(["marts", m]) for m in MARTS],
+    group_name="published",
+    automation_condition=AutomationCondition.eager(),
+    description="published/registry.duckdb: the marts, read-only for researchers, swapped atomically.",
+)
+def published_registry(context: AssetExecutionContext, registry: RegistryResource) -> MaterializeResult:
+    home = registry.paths
+    counts = publish(home.warehouse_db, home.published_db)
+    context.log.info(f"published {home.published_db}: {counts}")
+    return MaterializeResult(metadata={"path": str(home.published_db),
+                                       **{f"rows_{t}": n for t, n in counts.items()}})
+
+
+build_job = define_asset_job(
+    "build_registry", selection=[registry_dbt_models, published_registry],
+    description="dbt build of every model and test, then publish the marts.")
+
+nightly_build = ScheduleDefinition(
+    job=build_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Full rebuild every night, whatever arrived.")

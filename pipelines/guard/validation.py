@@ -1,0 +1,63 @@
+"""Run the pandera contract on typed rows and turn its failure cases into row failures."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from pipelines.guard.result import RowFailure
+from pipelines.guard.rules import RULES, rule_for_pandera_check
+from pipelines.guard.table import ROW
+
+
+def contract_failures(typed: pl.DataFrame, model: type[pa.DataFrameModel]) -> list[RowFailure]:
+    schema = model.to_schema()
+    try:
+        model.validate(typed.drop(ROW), lazy=True)
+        return []
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    cases = cases.filter(pl.col("index").is_not_null())
+    rows = typed[ROW]
+    failures = []
+    for case in cases.iter_rows(named=True):
+        rule = rule_for_pandera_check(case["check"])
+        is_column = case["schema_context"] == "Column"
+        column = case["column"] if is_column else None
+        spec = schema.columns.get(column) if column else None
+        # A dataframe-level check echoes the whole row: never pass that on.
+        echo = bool(spec is not None and (spec.metadata or {}).get("echo"))
+        failures.append(RowFailure(
+            row=rows[case["index"]],
+            column=column or _dataframe_check_column(rule),
+            rule=rule,
+            message=_message(column, rule, case["check"]) if is_column else RULES[rule].title,
+            value=str(case["failure_case"]) if echo and case["failure_case"] is not None else None,
+        ))
+    return failures
+
+
+def _dataframe_check_column(rule: str) -> str | None:
+    return {
+        "wai_sr_5_point_scale": "wai_1..wai_12",
+        "dose_required_for_medicine_session": "dose_mg",
+        "dose_only_for_medicine_session": "dose_mg",
+        "meq_only_for_medicine_session": "meq_*",
+        "repair_without_rupture": "repair",
+    }.get(rule)
+
+
+def _message(column: str, rule: str, check: str) -> str:
+    detail = check.split("(", 1)[1].rstrip(")") if "(" in check else ""
+    if rule == "missing_value":
+        return f"{column} is required"
+    if rule == "out_of_range":
+        base = check.split("(", 1)[0]
+        words = {"in_range": "between", "greater_than": "above", "greater_than_or_equal_to": "at least",
+                 "less_than": "below", "less_than_or_equal_to": "at most"}[base]
+        return f"{column} must be {words} {detail.replace(', ', ' and ')}"
+    if rule == "not_allowed_value":
+        return f"{column} must be one of {detail.strip('[]')}"
+    if rule == "bad_format":
+        return f"{column} does not match the format {detail.strip(chr(39))}"
+    return f"{column}: {check}"

@@ -1,0 +1,127 @@
+"""The upload manifest: one row per processed upload, in a small DuckDB file of its own.
+
+It is separate from the warehouse so that ingest (many small writes) and dbt (one long write) never
+hold the same DuckDB lock. Connections are opened per call and closed at once; a writer that finds
+the file locked by another process waits and retries instead of failing the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+SCHEMA = """
+create sequence if not exists upload_ids start 1;
+create table if not exists uploads (
+    upload_id          bigint primary key default nextval('upload_ids'),
+    site_id            varchar not null,
+    month              varchar not null,
+    kind               varchar not null,
+    filename           varchar not null,
+    sha256             varchar not null,
+    size_bytes         bigint not null,
+    mtime_ns           bigint not null,
+    received_at        timestamptz not null,
+    status             varchar not null,  -- accepted, partially_accepted, rejected
+    rows_read          bigint,
+    rows_accepted      bigint,
+    rows_quarantined   bigint,
+    rows_deduplicated  bigint,
+    encoding           varchar,
+    delimiter          varchar,
+    contract_version   varchar not null,
+    report_path        varchar,
+    superseded_by      bigint
+);
+"""
+
+
+@dataclass(frozen=True)
+class Upload:
+    upload_id: int
+    site_id: str
+    month: str
+    kind: str
+    sha256: str
+    size_bytes: int
+    mtime_ns: int
+    status: str
+
+
+@contextlib.contextmanager
+def connect(path: Path, attempts: int = 60):
+    """A short-lived connection; waits for another process's lock for up to ~30 s."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(attempts):
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+    try:
+        con.execute(SCHEMA)
+        yield con
+    finally:
+        con.close()
+
+
+class Manifest:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def latest(self) -> dict[tuple[str, str, str], Upload]:
+        """The newest upload of each (site, month, kind), whatever its status: a file with the same
+        hash as this one has been processed already."""
+        return {(u.site_id, u.month, u.kind): u for u in self._select("""
+            qualify row_number() over (partition by site_id, month, kind order by upload_id desc) = 1""")}
+
+    def in_force(self, site_id: str, month: str, kind: str) -> Upload | None:
+        """The upload whose rows are in the lake: the newest one that was not rejected."""
+        found = self._select("where site_id = ? and month = ? and kind = ? and status <> 'rejected' "
+                             "order by upload_id desc limit 1", [site_id, month, kind])
+        return found[0] if found else None
+
+    def _select(self, tail: str, params: list | None = None) -> list[Upload]:
+        if not self.path.exists():
+            return []
+        with connect(self.path) as con:
+            rows = con.execute("select upload_id, site_id, month, kind, sha256, size_bytes, mtime_ns, "
+                               f"status from uploads {tail}", params or []).fetchall()
+        return [Upload(*r) for r in rows]
+
+    def record(self, *, site_id: str, month: str, kind: str, filename: str, sha256: str,
+               size_bytes: int, mtime_ns: int, result: dict, contract_version: str,
+               report_path: str, supersedes: int | None) -> int:
+        with connect(self.path) as con:
+            con.execute("begin")
+            upload_id = con.execute("""
+                insert into uploads (site_id, month, kind, filename, sha256, size_bytes, mtime_ns,
+                    received_at, status, rows_read, rows_accepted, rows_quarantined,
+                    rows_deduplicated, encoding, delimiter, contract_version, report_path)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                returning upload_id""",
+                [site_id, month, kind, filename, sha256, size_bytes, mtime_ns,
+                 datetime.now(timezone.utc), result["status"], result["rows_read"],
+                 result["rows_accepted"], result["rows_quarantined"], result["rows_deduplicated"],
+                 result["encoding"], result["delimiter"], contract_version, report_path],
+            ).fetchone()[0]
+            if supersedes is not None:
+                con.execute("update uploads set superseded_by = ? where upload_id = ?",
+                            [upload_id, supersedes])
+            con.execute("commit")
+        return upload_id
+
+    def rows(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with connect(self.path) as con:
+            cur = con.execute("select * from uploads order by upload_id")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]

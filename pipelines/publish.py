@@ -1,0 +1,68 @@
+"""Publish the marts as the researchers' read-only DuckDB file, replaced atomically.
+
+The copy is built under a temporary name beside the target and renamed over it, so a researcher's
+open connection keeps reading the old file and a new connection gets the new one; nothing is ever
+written in place. Only the `marts` schema is copied: staging views, lineage and the lake stay behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+MARTS_SCHEMA = "marts"
+FORBIDDEN_COLUMNS = {"client_id", "therapist_id", "source_row", "upload_sha256", "zip3"}
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+def publish(warehouse: Path, target: Path) -> dict[str, int]:
+    """Copy every marts table with its documentation; returns row counts per table."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        tables = con.execute(
+            "select table_name, comment from duckdb_tables() "
+            "where database_name = 'wh' and schema_name = ? order by table_name", [MARTS_SCHEMA]
+        ).fetchall()
+        if not tables:
+            raise PublishError(f"no tables in {warehouse}:{MARTS_SCHEMA}; did dbt build?")
+        for table, comment in tables:
+            _refuse_raw_columns(con, table)
+            con.execute(f'create table main."{table}" as select * from wh.{MARTS_SCHEMA}."{table}"')
+            if comment:
+                con.execute(f'comment on table main."{table}" is {_sql_str(comment)}')
+            for column, col_comment in con.execute(
+                    "select column_name, comment from duckdb_columns() where database_name = 'wh' "
+                    "and schema_name = ? and table_name = ? and comment is not null",
+                    [MARTS_SCHEMA, table]).fetchall():
+                con.execute(f'comment on column main."{table}"."{column}" is {_sql_str(col_comment)}')
+            counts[table] = con.execute(f'select count(*) from main."{table}"').fetchone()[0]
+        con.execute("detach wh")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, target)
+    return counts
+
+
+def _refuse_raw_columns(con, table: str) -> None:
+    columns = {r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where database_name = 'wh' and schema_name = ? "
+        "and table_name = ?", [MARTS_SCHEMA, table]).fetchall()}
+    leaked = columns & FORBIDDEN_COLUMNS
+    if leaked:
+        raise PublishError(f"{table} has columns that must never be published: {sorted(leaked)}")
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
