@@ -9,7 +9,6 @@ export REGISTRY_HOME ?= $(CURDIR)/registry_home
 export DAGSTER_HOME ?= $(REGISTRY_HOME)/.dagster
 # Air-gapped: no usage statistics from dbt or Dagster.
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
-export DAGSTER_DISABLE_TELEMETRY := 1
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 .PHONY: setup demo test dev clean
@@ -32,6 +31,8 @@ test: setup
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 dev: setup
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 clean:

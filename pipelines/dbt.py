@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import AssetKey, AutomationCondition
+from dagster import AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -58,7 +58,3 @@ class RegistryTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props) -> str:
         return "warehouse"
-
-    def get_automation_condition(self, dbt_resource_props):
-        # Rebuild once the lake has settled after new uploads (one dbt run for many files).
-        return AutomationCondition.eager()

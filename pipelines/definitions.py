@@ -4,12 +4,18 @@ from dagster import Definitions
 
 from pipelines.defs.ingest import ingest_job, lake_uploads, landing_sensor
 from pipelines.defs.resources import default_resources
-from pipelines.defs.warehouse import build_job, nightly_build, published_registry, registry_dbt_models
+from pipelines.defs.warehouse import (
+    build_after_ingest,
+    build_job,
+    nightly_build,
+    published_registry,
+    registry_dbt_models,
+)
 
 defs = Definitions(
     assets=[lake_uploads, registry_dbt_models, published_registry],
     jobs=[ingest_job, build_job],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, build_after_ingest],
     schedules=[nightly_build],
     resources=default_resources(),
 )

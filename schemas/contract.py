@@ -203,31 +203,27 @@ class Alliance(EpisodeKey):
     adverse_event: str = pa.Field(isin=ADVERSE_EVENTS, description="Worst adverse event in the session.",
                                   **_optional(default="none", echo=True))
 
-    @pa.dataframe_check(name="wai_sr_5_point_scale",
-                        error="WAI item of 6 or 7: the 7-point WAI-S was sent; send the WAI-SR (1-5)")
+    @pa.dataframe_check(name="wai_sr_5_point_scale")
     def wai_sr_5_point_scale(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.all_horizontal([pl.col(c).fill_null(0) <= 5 for c in WAI_ITEMS]))
 
-    @pa.dataframe_check(name="dose_required_for_medicine_session",
-                        error="dose_mg is required for medicine sessions")
+    @pa.dataframe_check(name="dose_required_for_medicine_session")
     def dose_required(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             ~((pl.col("session_type") == "medicine") & pl.col("dose_mg").is_null()))
 
-    @pa.dataframe_check(name="dose_only_for_medicine_session",
-                        error="dose_mg must be empty for preparation and integration sessions")
+    @pa.dataframe_check(name="dose_only_for_medicine_session")
     def dose_only_medicine(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             ~((pl.col("session_type") != "medicine") & pl.col("dose_mg").is_not_null()))
 
-    @pa.dataframe_check(name="meq_only_for_medicine_session",
-                        error="MEQ-30 subscales are for medicine sessions only")
+    @pa.dataframe_check(name="meq_only_for_medicine_session")
     def meq_only_medicine(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             ~((pl.col("session_type") != "medicine")
               & pl.any_horizontal([pl.col(c).is_not_null() for c in MEQ_SUBSCALES])))
 
-    @pa.dataframe_check(name="repair_without_rupture", error="repair is true but rupture is false")
+    @pa.dataframe_check(name="repair_without_rupture")
     def repair_needs_rupture(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(~(pl.col("repair") & ~pl.col("rupture")))
 

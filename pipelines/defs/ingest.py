@@ -1,7 +1,6 @@
 """Ingest assets: one Parquet table per kind in the lake, partitioned by site-month, and the sensor
 that notices new uploads in the landing folder."""
 
-from __future__ import annotations
 
 import hashlib
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
 
@@ -16,13 +19,13 @@ class RegistryResource(ConfigurableResource):
 
     @property
     def paths(self) -> RegistryHome:
-        from pathlib import Path
-
         return RegistryHome(Path(self.home).resolve())
 
 
 def default_resources() -> dict:
     return {
         "registry": RegistryResource(home=str(RegistryHome.from_env().root)),
-        "dbt": DbtCliResource(project_dir=registry_dbt),
+        # The dbt installed beside this interpreter, whatever PATH says (the venv is not activated).
+        "dbt": DbtCliResource(project_dir=registry_dbt,
+                              dbt_executable=str(Path(sys.executable).parent / "dbt")),
     }

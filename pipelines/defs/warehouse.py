@@ -1,11 +1,14 @@
 """Warehouse assets: the dbt project (one `dbt build` per run) and the published database."""
 
-from __future__ import annotations
 
 from dagster import (
     AssetExecutionContext,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunStatusSensorContext,
+    run_status_sensor,
     AssetKey,
-    AutomationCondition,
     DefaultScheduleStatus,
     MaterializeResult,
     ScheduleDefinition,
@@ -15,6 +18,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.dbt import RegistryTranslator, build_args, ensure_manifest
+from pipelines.defs.ingest import ingest_job
 from pipelines.defs.resources import RegistryResource
 from pipelines.publish import publish
 
@@ -31,7 +35,6 @@ def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     key=AssetKey(["published", "registry"]),
     deps=[AssetKey(["marts", m]) for m in MARTS],
     group_name="published",
-    automation_condition=AutomationCondition.eager(),
     description="published/registry.duckdb: the marts, read-only for researchers, swapped atomically.",
 )
 def published_registry(context: AssetExecutionContext, registry: RegistryResource) -> MaterializeResult:
@@ -50,3 +53,11 @@ nightly_build = ScheduleDefinition(
     job=build_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
     description="Full rebuild every night, whatever arrived.")
+
+
+@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job],
+                   request_job=build_job, default_status=DefaultSensorStatus.RUNNING,
+                   description="One build after each successful ingest run (the landing sensor "
+                               "starts one ingest run at a time, so dbt runs once per batch).")
+def build_after_ingest(context: RunStatusSensorContext):
+    return RunRequest(run_key=f"build-after-{context.dagster_run.run_id}")

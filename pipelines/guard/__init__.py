@@ -45,12 +45,12 @@ def check_upload(data: bytes, filename: str, kind: str, site: str,
     schema = MODELS[kind].to_schema()
 
     _check_header(result, table, schema)
-    if result.rejected:
-        return result
     if result.rows_read == 0:
         return result.reject("empty_file", None, "the file has a header but no rows")
+    # Scanned even when the header already rejects the file, so one report lists everything to fix.
     _scan_identifiers(result, table, schema)
-    _check_site(result, table.frame, site, roster)
+    if "site_id" in table.frame.columns:
+        _check_site(result, table.frame, site, roster)
     if result.rejected:
         return result
     return _split_rows(result, table, schema, kind, decimal_comma=dialect.delimiter == ";")
