@@ -46,7 +46,7 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     summary = RunSummary()
     instance = DagsterInstance.get()
     status("Looking for new uploads")
-    planned = plan_ingest(RegistryResource(home=str(home.root)))
+    planned = plan_ingest(RegistryResource())
     if planned:
         partitions, run_key = planned
         summary.partitions = partitions
@@ -56,11 +56,11 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
         request = ingest_run_request(partitions, ordered, run_key)
         before = {u["upload_id"] for u in Manifest(home.manifest_db).rows()}
         status(f"Guarding uploads of {len(partitions)} site-months")
-        defs.get_job_def(ingest_job.name).execute_in_process(instance=instance, tags=request.tags)
+        defs.resolve_job_def(ingest_job.name).execute_in_process(instance=instance, tags=request.tags)
         summary.uploads = [u for u in Manifest(home.manifest_db).rows() if u["upload_id"] not in before]
     if planned or not home.published_db.exists():
         status("Building the warehouse with dbt and publishing")
-        result = defs.get_job_def("build_registry").execute_in_process(instance=instance)
+        result = defs.resolve_job_def("build_registry").execute_in_process(instance=instance)
         summary.built = result.success
         summary.published = published_counts(home.published_db)
     return summary

@@ -83,7 +83,7 @@ def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
                       "reports": "\n".join(o.report_html for o in done if o.status != "accepted")})
 
 
-ingest_job = define_asset_job("ingest_uploads", selection=[lake_uploads], partitions_def=site_months,
+ingest_job = define_asset_job("ingest_uploads", selection=[lake_uploads],
                               description="Guard new uploads of the requested site-months.")
 
 

@@ -13,18 +13,19 @@ from pipelines.home import RegistryHome
 
 
 class RegistryResource(ConfigurableResource):
-    """Where the registry's state lives; defaults to $REGISTRY_HOME."""
+    """Where the registry's state lives. Empty means $REGISTRY_HOME as it is when the run executes,
+    so the webserver, the CLI and tests can each point one code location at their own home."""
 
-    home: str
+    home: str = ""
 
     @property
     def paths(self) -> RegistryHome:
-        return RegistryHome(Path(self.home).resolve())
+        return RegistryHome(Path(self.home).resolve()) if self.home else RegistryHome.from_env()
 
 
 def default_resources() -> dict:
     return {
-        "registry": RegistryResource(home=str(RegistryHome.from_env().root)),
+        "registry": RegistryResource(),
         # The dbt installed beside this interpreter, whatever PATH says (the venv is not activated).
         "dbt": DbtCliResource(project_dir=registry_dbt,
                               dbt_executable=str(Path(sys.executable).parent / "dbt")),

@@ -26,8 +26,9 @@ MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_ep
 
 
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=RegistryTranslator())
-def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, registry: RegistryResource):
     """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests."""
+    registry.paths.warehouse_db.parent.mkdir(parents=True, exist_ok=True)
     yield from dbt.cli(build_args(), context=context).stream()
 
 
