@@ -17,10 +17,10 @@ LAKE_SOURCE = "lake"
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
-def build_args() -> list[str]:
+def build_args(log_path: Path) -> list[str]:
     """The one dbt command a pipeline run issues: models and their data tests, no unit tests (the
-    test suite runs those)."""
-    return ["build", "--exclude-resource-type", "unit_test"]
+    test suite runs those). Its log goes under the registry home, not into the repository."""
+    return ["build", "--exclude-resource-type", "unit_test", "--log-path", str(log_path)]
 
 
 def parse_args() -> list[str]:

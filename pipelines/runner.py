@@ -17,7 +17,6 @@ def use_home(home: RegistryHome) -> None:
     os.environ["REGISTRY_HOME"] = str(home.root)
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    os.environ.setdefault("DBT_LOG_PATH", str(home.root / "logs" / "dbt"))
     home.dagster_home.mkdir(parents=True, exist_ok=True)
     config = home.dagster_home / "dagster.yaml"
     if not config.exists():

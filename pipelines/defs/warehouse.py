@@ -28,8 +28,11 @@ MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_ep
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=RegistryTranslator())
 def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, registry: RegistryResource):
     """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests."""
-    registry.paths.warehouse_db.parent.mkdir(parents=True, exist_ok=True)
-    yield from dbt.cli(build_args(), context=context).stream()
+    home = registry.paths
+    home.warehouse_db.parent.mkdir(parents=True, exist_ok=True)
+    target = home.root / "dbt" / "target" / context.run_id[:8]
+    yield from dbt.cli(build_args(home.root / "dbt" / "logs"), context=context,
+                       target_path=target).stream()
 
 
 @asset(

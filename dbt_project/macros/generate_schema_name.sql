@@ -1,0 +1,11 @@
+{#-
+    Schemas are named after the layer exactly (staging, intermediate, marts), not prefixed with the
+    target schema as dbt does by default; models without a custom schema go to the target schema.
+-#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

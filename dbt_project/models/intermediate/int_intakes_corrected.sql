@@ -1,0 +1,26 @@
+-- One row per treatment episode: the latest uploaded version of each intake row.
+
+with
+
+intakes as (
+
+    select * from {{ ref('stg_intake') }}
+
+),
+
+latest as (
+
+    {{ latest_version_per_key('intakes', ['site_id', 'client_key', 'episode']) }}
+
+),
+
+keyed as (
+
+    select
+        {{ episode_key('latest.client_key', 'latest.episode') }} as episode_key,
+        latest.*
+    from latest
+
+)
+
+select * from keyed
