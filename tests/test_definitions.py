@@ -1,0 +1,83 @@
+"""The Dagster definitions load, as `dagster dev` loads them, and are wired as the spec says."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInstance, build_sensor_context
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from pipelines.definitions import defs
+from pipelines.defs.ingest import landing_sensor, site_months
+from pipelines.defs.resources import RegistryResource
+from tests.factories import intake_row, to_csv
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_definitions_hold_lake_dbt_and_publish_assets():
+    keys = {spec.key for spec in defs.resolve_all_asset_specs()}
+    for kind in ("intake", "alliance", "followup"):
+        assert AssetKey(["lake", kind]) in keys
+    for mart in ("dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes"):
+        assert AssetKey(["marts", mart]) in keys
+    assert AssetKey(["published", "registry"]) in keys
+
+
+def test_staging_models_depend_on_the_lake_assets():
+    graph = defs.resolve_asset_graph()
+    for kind in ("intake", "alliance", "followup"):
+        assert AssetKey(["lake", kind]) in graph.get(AssetKey(["staging", f"stg_{kind}"])).parent_keys
+
+
+def test_contracts_and_dbt_tests_are_asset_checks():
+    checks = {key for spec in [defs.resolve_assets_def(AssetKey(["lake", "intake"]))]
+              for key in spec.check_keys}
+    assert {c.name for c in checks} == {"contract"}
+    dbt_checks = defs.resolve_assets_def(AssetKey(["marts", "dim_episodes"])).check_keys
+    assert any(c.asset_key == AssetKey(["marts", "dim_episodes"]) and "unique" in c.name for c in dbt_checks)
+
+
+def test_sensors_schedule_and_jobs():
+    assert {s.name for s in defs.sensors} == {"landing_sensor", "build_after_ingest"}
+    assert [s.cron_schedule for s in defs.schedules] == ["0 2 * * *"]
+    assert defs.resolve_job_def("ingest_uploads") and defs.resolve_job_def("build_registry")
+
+
+def test_dagster_loads_the_workspace_like_dagster_dev(tmp_path):
+    env = os.environ | {"DAGSTER_HOME": str(tmp_path), "REGISTRY_HOME": str(tmp_path / "home")}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate",
+                           "-w", "workspace.yaml"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture
+def landing_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    for site, month in (("BOS01", "2024-01"), ("BOS01", "2024-03"), ("NYC02", "2024-02")):
+        path = home / "landing" / site / month / "intake.csv"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(to_csv([intake_row(site_id=site)], "intake"))
+    monkeypatch.setenv("REGISTRY_HOME", str(home))
+    return home
+
+
+def test_landing_sensor_asks_for_one_run_over_the_new_site_months(landing_home):
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, resources={"registry": RegistryResource()})
+        result = landing_sensor(context)
+        (request,) = result.run_requests
+        (add,) = result.dynamic_partitions_requests
+        assert list(add.partition_keys) == ["BOS01-2024-01", "BOS01-2024-03", "NYC02-2024-02"]
+        assert add.partitions_def_name == site_months.name
+        assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == "BOS01-2024-01"
+        assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "NYC02-2024-02"
+        # Same files, same run key: Dagster will not start the same work twice.
+        again = landing_sensor(build_sensor_context(instance=instance,
+                                                    resources={"registry": RegistryResource()}))
+        assert again.run_requests[0].run_key == request.run_key
