@@ -198,7 +198,8 @@ DEFECT_TYPES = (
     DefectType("identifier_column", ALL_KINDS, REJECT, identifier_column),
     DefectType("non_integer", SCORED_KINDS, QUARANTINE, non_integer),
     DefectType("missing_dose", ("alliance",), QUARANTINE, missing_dose),
-    DefectType("repair_without_rupture", ("alliance",), QUARANTINE, repair_without_rupture, needs="rupture"),
+    DefectType("repair_without_rupture", ("alliance",), QUARANTINE, repair_without_rupture,
+               needs="rupture"),
     DefectType("restricted_zip3", ("intake",), REJECT, restricted_zip3, needs="zip3"),
     DefectType("age_over_90", ("intake",), REJECT, age_over_90),
 )
