@@ -19,6 +19,7 @@ from pipelines.home import RegistryHome
 from schemas.contract import KINDS
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = 1  # a run whose build failed
 console = Console(stderr=True)
 out = Console()
 
@@ -146,7 +147,7 @@ def cmd_run(args) -> int:
         return EXIT_USAGE
     summary, seconds = _run(home)
     _print_run(home, summary, seconds)
-    return EXIT_OK if (summary.built or not summary.partitions) else EXIT_REJECTED
+    return EXIT_OK if summary.built or summary.build_log is None else EXIT_FAILED
 
 
 def _run(home: RegistryHome):
@@ -165,7 +166,7 @@ def _run(home: RegistryHome):
 
 
 def _print_run(home: RegistryHome, summary, seconds: float) -> None:
-    if not summary.partitions and not summary.built:
+    if not summary.partitions and summary.build_log is None:
         out.print("Nothing new in landing/; the published database is unchanged.")
         return
     if summary.uploads:
@@ -176,11 +177,15 @@ def _print_run(home: RegistryHome, summary, seconds: float) -> None:
         out.print(f"Uploads processed: {len(summary.uploads)} "
                   f"({', '.join(f'{n} {s}' for s, n in sorted(by_status.items()))}); "
                   f"rows quarantined: {quarantined}")
-    table = Table("published table", "rows", title=str(home.published_db))
+    if summary.build_log is not None and not summary.built:
+        console.print(f"[red]The build failed; the published database was not replaced.[/] "
+                      f"dbt's output: {summary.build_log}")
+        return
+    table = Table("published table", "rows")
     for name, n in summary.published.items():
         table.add_row(name, f"{n:,}")
     out.print(table)
-    out.print(f"Done in {seconds:.1f} s. Feedback reports: {home.root / 'reports'}")
+    out.print(f"Done in {seconds:.1f} s.")
 
 
 def cmd_status(args) -> int:
@@ -225,6 +230,8 @@ def cmd_demo(args) -> int:
               f"{args.months} months into {home.landing}")
     summary, _ = _run(home)
     _print_run(home, summary, time.monotonic() - started)
+    if summary.build_log is not None and not summary.built:
+        return EXIT_FAILED
     out.print(f"\nPublished database: {home.published_db}\n"
               f"Feedback reports:   {home.root / 'reports'}\n"
               f"Quarantine:         {home.lake / 'quarantine'}\n"

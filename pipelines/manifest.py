@@ -75,6 +75,21 @@ def connect(path: Path, attempts: int = 60):
 class Manifest:
     def __init__(self, path: Path):
         self.path = path
+        self._con = None
+
+    @contextlib.contextmanager
+    def session(self):
+        """Hold one connection (and the file's lock) for many calls: an ingest run records hundreds
+        of uploads, and opening DuckDB costs more than the insert."""
+        with connect(self.path) as con:
+            self._con = con
+            try:
+                yield self
+            finally:
+                self._con = None
+
+    def _connect(self):
+        return contextlib.nullcontext(self._con) if self._con is not None else connect(self.path)
 
     def latest(self) -> dict[tuple[str, str, str], Upload]:
         """The newest upload of each (site, month, kind), whatever its status: a file with the same
@@ -89,9 +104,9 @@ class Manifest:
         return found[0] if found else None
 
     def _select(self, tail: str, params: list | None = None) -> list[Upload]:
-        if not self.path.exists():
+        if self._con is None and not self.path.exists():
             return []
-        with connect(self.path) as con:
+        with self._connect() as con:
             rows = con.execute("select upload_id, site_id, month, kind, sha256, size_bytes, mtime_ns, "
                                f"status from uploads {tail}", params or []).fetchall()
         return [Upload(*r) for r in rows]
@@ -99,7 +114,7 @@ class Manifest:
     def record(self, *, site_id: str, month: str, kind: str, filename: str, sha256: str,
                size_bytes: int, mtime_ns: int, result: dict, contract_version: str,
                report_path: str, supersedes: int | None) -> int:
-        with connect(self.path) as con:
+        with self._connect() as con:
             con.execute("begin")
             upload_id = con.execute("""
                 insert into uploads (site_id, month, kind, filename, sha256, size_bytes, mtime_ns,
@@ -119,9 +134,9 @@ class Manifest:
         return upload_id
 
     def rows(self) -> list[dict]:
-        if not self.path.exists():
+        if self._con is None and not self.path.exists():
             return []
-        with connect(self.path) as con:
+        with self._connect() as con:
             cur = con.execute("select * from uploads order by upload_id")
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]

@@ -3,6 +3,7 @@ jobs the sensor and the nightly schedule launch in `dagster dev`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 from pipelines.home import RegistryHome
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+# In-process runs report through the CLI's own progress line; Dagster's event log stays in the
+# instance (the UI shows it) and only warnings reach the terminal.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def use_home(home: RegistryHome) -> None:
@@ -28,6 +32,7 @@ class RunSummary:
     partitions: list[str] = field(default_factory=list)
     uploads: list[dict] = field(default_factory=list)
     built: bool = False
+    build_log: Path | None = None
     published: dict[str, int] = field(default_factory=dict)
 
 
@@ -55,11 +60,17 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
         request = ingest_run_request(partitions, ordered, run_key)
         before = {u["upload_id"] for u in Manifest(home.manifest_db).rows()}
         status(f"Guarding uploads of {len(partitions)} site-months")
-        defs.resolve_job_def(ingest_job.name).execute_in_process(instance=instance, tags=request.tags)
+        defs.resolve_job_def(ingest_job.name).execute_in_process(instance=instance, tags=request.tags,
+                                                                  run_config=QUIET)
         summary.uploads = [u for u in Manifest(home.manifest_db).rows() if u["upload_id"] not in before]
     if planned or not home.published_db.exists():
         status("Building the warehouse with dbt and publishing")
-        result = defs.resolve_job_def("build_registry").execute_in_process(instance=instance)
+        summary.build_log = home.root / "dbt" / "logs" / "last-build.log"
+        summary.build_log.parent.mkdir(parents=True, exist_ok=True)
+        # dagster-dbt echoes every dbt event to stdout; the terminal gets the summary, the file all.
+        with summary.build_log.open("w") as log, contextlib.redirect_stdout(log):
+            result = defs.resolve_job_def("build_registry").execute_in_process(
+                instance=instance, run_config=QUIET, raise_on_error=False)
         summary.built = result.success
         summary.published = published_counts(home.published_db)
     return summary

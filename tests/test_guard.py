@@ -192,3 +192,25 @@ def test_gzip_uploads_are_read():
 
     result = check(gzip.compress(to_csv([followup_row()], "followup")), "followup", name="followup.csv.gz")
     assert result.status == "accepted"
+
+
+def test_a_batch_reaches_the_same_outcome_as_one_file_at_a_time():
+    from pipelines.guard import Upload, check_uploads
+
+    files = [
+        Upload(to_csv([intake_row(), intake_row(client_id="C0002", phq9_2="9")], "intake"),
+               "intake.csv", "intake", "BOS01"),
+        Upload(to_csv([alliance_row(wai_4="7")], "alliance"), "alliance.csv", "alliance", "BOS01"),
+        Upload(to_csv([intake_row(site_id="NYC02", client_id="C0003")], "intake"), "intake.csv",
+               "intake", "NYC02"),
+        Upload(to_csv([intake_row(client_id="jane@example.org")], "intake"), "intake.csv", "intake",
+               "BOS01"),
+        Upload(to_csv([intake_row(site_id="NYC02", sex="x"), intake_row(site_id="NYC02")], "intake"),
+               "intake.csv", "intake", "NYC02"),
+    ]
+    together = [r.to_dict() for r in check_uploads(files)]
+    alone = [check_upload(f.data, f.filename, f.kind, f.site).to_dict() for f in files]
+    assert together == alone
+    assert [r["status"] for r in together] == \
+        ["partially_accepted", "partially_accepted", "accepted", "rejected", "partially_accepted"]
+    assert together[4]["failures"][0]["examples"][0]["row"] == 2

@@ -28,7 +28,7 @@ from dagster import (
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from pipelines.defs.resources import RegistryResource
-from pipelines.ingest import IngestOutcome, ingest_file
+from pipelines.ingest import IngestOutcome, ingest_files
 from pipelines.landing import discover, new_uploads, sha256_of, split_partition_key
 from pipelines.manifest import Manifest
 from pipelines.pseudonyms import load_key
@@ -52,22 +52,27 @@ LAKE_KEYS = {kind: AssetKey(["lake", kind]) for kind in KINDS}
 def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
     """Guard every new or changed upload of the run's site-months; unchanged files are no-ops."""
     home = registry.paths
-    manifest = Manifest(home.manifest_db)
     key = load_key(home.secrets)
     roster = home.read_roster()
-    latest = manifest.latest()
     outcomes: dict[str, list[IngestOutcome]] = {kind: [] for kind in KINDS}
-    for partition in context.partition_keys:
-        site, month = split_partition_key(partition)
-        for file in discover(home.landing, site, month):
-            sha = sha256_of(file.path)
-            known = latest.get((file.site, file.month, file.kind))
-            if known and known.sha256 == sha:
-                continue
-            outcome = ingest_file(home, file, sha, key, roster, manifest)
-            context.log.info(f"{file.site} {file.month} {file.kind}: {outcome.status}, "
-                             f"{outcome.rows_accepted} accepted, {outcome.rows_quarantined} quarantined")
-            outcomes[file.kind].append(outcome)
+    with Manifest(home.manifest_db).session() as manifest:
+        latest = manifest.latest()
+        changed = []
+        for partition in context.partition_keys:
+            site, month = split_partition_key(partition)
+            for file in discover(home.landing, site, month):
+                sha = sha256_of(file.path)
+                known = latest.get((file.site, file.month, file.kind))
+                if not (known and known.sha256 == sha):
+                    changed.append((file, sha))
+
+        def done(outcome: IngestOutcome) -> None:
+            context.log.info(f"{outcome.file.site} {outcome.file.month} {outcome.file.kind}: "
+                             f"{outcome.status}, {outcome.rows_accepted} accepted, "
+                             f"{outcome.rows_quarantined} quarantined")
+            outcomes[outcome.file.kind].append(outcome)
+
+        ingest_files(home, changed, key, roster, manifest, done)
     for kind, asset_key in LAKE_KEYS.items():
         done = outcomes[kind]
         totals = {f: sum(getattr(o, f) or 0 for o in done)

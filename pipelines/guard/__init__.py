@@ -6,6 +6,7 @@ It reads nothing but the bytes it is given and writes nothing, so the pipeline a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import PurePath
 
 import polars as pl
@@ -23,37 +24,77 @@ ACCEPTED_SUFFIXES = (".csv", ".csv.gz")
 REASONS = "reasons"
 
 
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    filename: str
+    kind: str
+    site: str
+
+
+@dataclass
+class _Pending:
+    """An upload that passed the file-level checks and waits for the row-level contract."""
+
+    result: GuardResult
+    table: RawTable
+    typed: pl.DataFrame
+    failures: list[RowFailure]
+
+
 def check_upload(data: bytes, filename: str, kind: str, site: str,
                  roster: set[str] | None = None) -> GuardResult:
     """Check one upload of `kind` for `site`; `roster` (site ids) is checked when given."""
-    result = GuardResult(kind=kind, site=site)
-    if not filename.lower().endswith(ACCEPTED_SUFFIXES):
+    return check_uploads([Upload(data, filename, kind, site)], roster)[0]
+
+
+def check_uploads(uploads: list[Upload], roster: set[str] | None = None) -> list[GuardResult]:
+    """Check many uploads at once, with the same outcome as one by one. pandera's cost is mostly per
+    call, not per row, so the contract runs once per kind over the rows of every upload."""
+    results, pending = [], []
+    for upload in uploads:
+        result, waiting = _file_checks(upload, roster)
+        results.append(result)
+        if waiting is not None:
+            pending.append(waiting)
+    for kind in sorted({p.result.kind for p in pending}):
+        group = [p for p in pending if p.result.kind == kind]
+        for waiting, failures in zip(group, contract_failures([p.typed for p in group], MODELS[kind])):
+            _finish(waiting, failures)
+    return results
+
+
+def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, _Pending | None]:
+    """Everything that can reject the whole file, then parsing and duplicates."""
+    result = GuardResult(kind=upload.kind, site=upload.site)
+    if not upload.filename.lower().endswith(ACCEPTED_SUFFIXES):
         return result.reject("unsupported_file_type", None,
-                             f"{PurePath(filename).name}: send .csv or .csv.gz")
+                             f"{PurePath(upload.filename).name}: send .csv or .csv.gz"), None
     try:
-        decoded = decode(decompress(data, filename))
+        decoded = decode(decompress(upload.data, upload.filename))
     except UnreadableFile as exc:
-        return result.reject("unreadable_file", None, str(exc))
+        return result.reject("unreadable_file", None, str(exc)), None
     result.encoding = decoded.encoding
     if not decoded.text.strip():
-        return result.reject("empty_file", None, "the file is empty")
+        return result.reject("empty_file", None, "the file is empty"), None
     dialect = sniff_dialect(decoded.text)
     result.delimiter = dialect.delimiter
     table = read_table(decoded.text, dialect)
     result.blank_lines_skipped = table.blank_lines
     result.rows_read = table.frame.height + len(table.ragged)
-    schema = MODELS[kind].to_schema()
+    schema = MODELS[upload.kind].to_schema()
 
     _check_header(result, table, schema)
     if result.rows_read == 0:
-        return result.reject("empty_file", None, "the file has a header but no rows")
+        return result.reject("empty_file", None, "the file has a header but no rows"), None
     # Scanned even when the header already rejects the file, so one report lists everything to fix.
     _scan_identifiers(result, table, schema)
     if "site_id" in table.frame.columns:
-        _check_site(result, table.frame, site, roster)
+        _check_site(result, table.frame, upload.site, roster)
     if result.rejected:
-        return result
-    return _split_rows(result, table, schema, kind, decimal_comma=dialect.delimiter == ";")
+        return result, None
+    return result, _parse_and_deduplicate(result, table, schema, upload.kind,
+                                          decimal_comma=dialect.delimiter == ";")
 
 
 def _check_header(result: GuardResult, table: RawTable, schema) -> None:
@@ -96,33 +137,33 @@ def _check_site(result: GuardResult, frame: pl.DataFrame, site: str, roster: set
                       f"{others.height} rows carry another site_id than the folder's site {site}")
 
 
-def _split_rows(result: GuardResult, table: RawTable, schema, kind: str,
-                decimal_comma: bool) -> GuardResult:
+def _parse_and_deduplicate(result: GuardResult, table: RawTable, schema, kind: str,
+                           decimal_comma: bool) -> _Pending:
     typed, failures = parse_columns(table.frame, schema, decimal_comma)
-    contract_columns = list(schema.columns)
-
-    first = typed.select(pl.struct(contract_columns).is_first_distinct()).to_series()
+    first = typed.select(pl.struct(list(schema.columns)).is_first_distinct()).to_series()
     result.rows_deduplicated = int((~first).sum())
     typed = typed.filter(first)
     kept_rows = set(typed[ROW])
     failures = [f for f in failures if f.row in kept_rows]
-
     failures += _conflicting_duplicates(typed, KEYS[kind])
-    parsed_cells = {(f.row, f.column) for f in failures}
-    failures += [f for f in contract_failures(typed, MODELS[kind])
-                 if (f.row, f.column) not in parsed_cells]
     failures += [RowFailure(row, None, "wrong_field_count",
                             f"row has {n} fields, the header has {len(table.header)}")
                  for row, n, _ in table.ragged]
-    result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
+    return _Pending(result, table, typed, failures)
 
+
+def _finish(pending: _Pending, contract: list[RowFailure]) -> None:
+    """Split accepted from quarantined rows; a cell that failed to parse is reported once."""
+    result, typed = pending.result, pending.typed
+    parsed_cells = {(f.row, f.column) for f in pending.failures}
+    failures = pending.failures + [f for f in contract if (f.row, f.column) not in parsed_cells]
+    result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
     bad_rows = {f.row for f in failures}
     result.accepted = typed.filter(~pl.col(ROW).is_in(sorted(bad_rows)))
-    result.quarantined = _quarantine_frame(table, bad_rows, result.row_failures)
+    result.quarantined = _quarantine_frame(pending.table, bad_rows, result.row_failures)
     result.rows_accepted = result.accepted.height
     result.rows_quarantined = result.quarantined.height
     assert result.rows_read == result.rows_accepted + result.rows_quarantined + result.rows_deduplicated
-    return result
 
 
 def _conflicting_duplicates(typed: pl.DataFrame, key: tuple[str, ...]) -> list[RowFailure]:
@@ -149,4 +190,4 @@ def _quarantine_frame(table: RawTable, bad_rows: set[int], failures: list[RowFai
         pl.col(ROW).map_elements(lambda r: "; ".join(reasons[r]), return_dtype=pl.Utf8).alias(REASONS))
 
 
-__all__ = ["check_upload", "GuardResult", "IDENTIFIER_COLUMNS"]
+__all__ = ["Upload", "check_upload", "check_uploads", "GuardResult", "IDENTIFIER_COLUMNS"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandera.polars as pa
 import polars as pl
 
@@ -10,16 +11,20 @@ from pipelines.guard.rules import RULES, rule_for_pandera_check
 from pipelines.guard.table import ROW
 
 
-def contract_failures(typed: pl.DataFrame, model: type[pa.DataFrameModel]) -> list[RowFailure]:
+def contract_failures(frames: list[pl.DataFrame], model: type[pa.DataFrameModel]) -> list[list[RowFailure]]:
+    """The row failures of each typed frame (all of one kind), from one pandera call over all."""
     schema = model.to_schema()
-    try:
-        model.validate(typed.drop(ROW), lazy=True)
+    if not frames:
         return []
+    combined = pl.concat([f.drop(ROW) for f in frames], how="vertical")
+    owner = np.repeat(np.arange(len(frames)), [f.height for f in frames])
+    rows = np.concatenate([f[ROW].to_numpy() for f in frames])
+    found: list[list[RowFailure]] = [[] for _ in frames]
+    try:
+        model.validate(combined, lazy=True)
+        return found
     except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-    cases = cases.filter(pl.col("index").is_not_null())
-    rows = typed[ROW]
-    failures = []
+        cases = errors.failure_cases.filter(pl.col("index").is_not_null())
     for case in cases.iter_rows(named=True):
         rule = rule_for_pandera_check(case["check"])
         is_column = case["schema_context"] == "Column"
@@ -27,14 +32,14 @@ def contract_failures(typed: pl.DataFrame, model: type[pa.DataFrameModel]) -> li
         spec = schema.columns.get(column) if column else None
         # A dataframe-level check echoes the whole row: never pass that on.
         echo = bool(spec is not None and (spec.metadata or {}).get("echo"))
-        failures.append(RowFailure(
-            row=rows[case["index"]],
+        found[owner[case["index"]]].append(RowFailure(
+            row=int(rows[case["index"]]),
             column=column or _dataframe_check_column(rule),
             rule=rule,
             message=_message(column, rule, case["check"]) if is_column else RULES[rule].title,
             value=str(case["failure_case"]) if echo and case["failure_case"] is not None else None,
         ))
-    return failures
+    return found
 
 
 def _dataframe_check_column(rule: str) -> str | None:
