@@ -235,7 +235,8 @@ def cmd_demo(args) -> int:
     out.print(f"\nPublished database: {home.published_db}\n"
               f"Feedback reports:   {home.root / 'reports'}\n"
               f"Quarantine:         {home.lake / 'quarantine'}\n"
-              f"Query it:           duckdb -readonly {home.published_db}\n"
+              f"Query it:           .venv/bin/python -c \"import duckdb; print(duckdb.connect("
+              f"'{home.published_db}', read_only=True).sql('from dim_sites'))\"\n"
               f"Watch it:           make dev   (Dagster UI on http://127.0.0.1:3000)")
     return EXIT_OK
 
