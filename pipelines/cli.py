@@ -190,28 +190,40 @@ def _print_run(home: RegistryHome, summary, seconds: float) -> None:
 
 def cmd_status(args) -> int:
     from pipelines.manifest import Manifest
+    from pipelines.runner import health
 
     home = _home(args)
     rows = Manifest(home.manifest_db).rows()
     if not rows:
         out.print(f"No uploads recorded in {home.root}.")
         return EXIT_OK
-    months = sorted({r["month"] for r in rows})[-12:]
-    mark = {"accepted": "[green]✔[/]", "partially_accepted": "[yellow]◐[/]", "rejected": "[red]✘[/]"}
-    current = {}
-    for r in rows:  # later uploads replace earlier ones in the matrix
-        current[(r["site_id"], r["month"], r["kind"])] = r["status"]
-    table = Table("site", *months, title="Submissions (intake alliance followup): "
-                                          "✔ accepted  ◐ with quarantined rows  ✘ rejected  · none")
-    for site in sorted({r["site_id"] for r in rows}):
-        cells = ["".join(mark.get(current.get((site, m, k)), "·") for k in ("intake", "alliance", "followup"))
-                 for m in months]
-        table.add_row(site, *cells)
-    out.print(table)
+    _print_submissions(rows)
     rejected = [r for r in rows if r["status"] == "rejected" and r["superseded_by"] is None]
     out.print(f"{len(rows)} uploads recorded; {len(rejected)} rejected; published: "
               f"{home.published_db if home.published_db.exists() else 'not yet'}")
+    runs, failing = health(home)
+    for job, status, started in runs:
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)) if started else "not started"
+        out.print(f"run  {when} UTC  {job:<16} {status}")
+    for check in failing:
+        out.print(f"[{'red' if check.severity == 'ERROR' else 'yellow'}]check not passing[/] "
+                  f"{check.asset} {check.check} ({check.severity.lower()})")
+    if not failing:
+        out.print("All asset checks passed at their latest evaluation.")
     return EXIT_OK
+
+
+def _print_submissions(rows: list[dict]) -> None:
+    """Site x month matrix of the last 12 months; one mark per kind: intake, alliance, follow-up."""
+    months = sorted({r["month"] for r in rows})[-12:]
+    mark = {"accepted": "[green]✔[/]", "partially_accepted": "[yellow]◐[/]", "rejected": "[red]✘[/]"}
+    latest = {(r["site_id"], r["month"], r["kind"]): r["status"] for r in rows}  # ordered by upload_id
+    table = Table("site", *months, title="Submissions: intake, alliance, follow-up per month",
+                  caption="✔ accepted  ◐ with quarantined rows  ✘ rejected  · none")
+    for site in sorted({r["site_id"] for r in rows}):
+        table.add_row(site, *["".join(mark.get(latest.get((site, m, k)), "·")
+                                      for k in ("intake", "alliance", "followup")) for m in months])
+    out.print(table)
 
 
 # -- demo -------------------------------------------------------------------------------------------

@@ -85,3 +85,33 @@ def published_counts(path: Path) -> dict[str, int]:
         tables = [r[0] for r in con.execute(
             "select table_name from duckdb_tables() where schema_name = 'main' order by 1").fetchall()]
         return {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
+
+
+@dataclass(frozen=True)
+class CheckState:
+    asset: str
+    check: str
+    severity: str
+
+
+def health(home: RegistryHome, runs: int = 5) -> tuple[list[tuple[str, str, float | None]], list[CheckState]]:
+    """The latest runs (job, status, start time) and every asset check whose latest evaluation did
+    not pass, as the Dagster instance of this home recorded them."""
+    use_home(home)
+    from dagster import DagsterInstance
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    from pipelines.definitions import defs
+
+    instance = DagsterInstance.get()
+    recent = [(rec.dagster_run.job_name, rec.dagster_run.status.value, rec.start_time)
+              for rec in instance.get_run_records(limit=runs)]
+    keys = [key for assets in defs.resolve_asset_graph().assets_defs for key in assets.check_keys]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    failing = []
+    for key, record in sorted(latest.items(), key=lambda kv: kv[0].to_user_string()):
+        evaluation = record.evaluation
+        if record.status == AssetCheckExecutionRecordStatus.FAILED or (evaluation and not evaluation.passed):
+            severity = evaluation.severity.value if evaluation else "ERROR"
+            failing.append(CheckState(key.asset_key.to_user_string(), key.name, severity))
+    return recent, failing

@@ -133,6 +133,17 @@ def test_no_raw_identifier_reaches_the_published_database(home):
     assert not {"client_id", "therapist_id"} & set(lake.columns)
 
 
+def test_status_shows_staff_the_submissions_runs_and_failing_checks(home, capsys):
+    from pipelines.cli import main
+
+    assert main(["status"]) == 0
+    text = capsys.readouterr().out
+    bos = next(line for line in text.splitlines() if "BOS01" in line)
+    assert "◐✔·" in bos and "··✔" in bos  # Jan: intake with quarantine + alliance; Feb: follow-up
+    assert "build_registry" in text and "SUCCESS" in text
+    assert "lake/intake contract (warn)" in text  # C0003's quarantined row
+
+
 def sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
