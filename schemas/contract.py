@@ -58,6 +58,12 @@ def _optional(default=None, echo: bool = False) -> dict:
     return {"metadata": {"optional": True, "default": default, "echo": echo}}
 
 
+def _optional_scale(lo: float, hi: float, description: str) -> pa.Field:
+    """An optional questionnaire column the clinic may leave out or leave empty."""
+    return pa.Field(nullable=True, in_range={"min_value": lo, "max_value": hi},
+                    description=description, **_optional(echo=True))
+
+
 def _item(lo: int, hi: int, description: str) -> pa.Field:
     return pa.Field(nullable=True, in_range={"min_value": lo, "max_value": hi},
                     description=description, metadata={"echo": True})
@@ -114,10 +120,9 @@ class SymptomScores(pa.DataFrameModel):
 class Intake(EpisodeKey, SymptomScores):
     """intake.csv: one row per treatment episode, with baseline scores collected at intake."""
 
-    intake_year: int = pa.Field(in_range={"min_value": FIRST_INTAKE_YEAR,
-                                          "max_value": dt.date.today().year},
-                                metadata={"echo": True},
-                                description="Calendar year of intake (the only calendar field).")
+    intake_year: int = pa.Field(ge=FIRST_INTAKE_YEAR, metadata={"echo": True},
+                                description="Calendar year of intake (the only calendar field), "
+                                            f"{FIRST_INTAKE_YEAR} to the current year.")
     age_years: int = pa.Field(in_range={"min_value": 18, "max_value": 90}, metadata={"echo": True},
                               description="Age at intake in whole years; 90 means 90 or older.")
     sex: str = pa.Field(isin=SEXES, metadata={"echo": True}, description="Sex recorded at intake.")
@@ -140,6 +145,11 @@ class Intake(EpisodeKey, SymptomScores):
                                           description="Psychedelic use before this episode.")
     concurrent_antidepressant: bool = pa.Field(metadata={"echo": True},
                                                description="Taking an antidepressant at intake.")
+
+    @pa.check("intake_year", name="intake_year_in_future")
+    def intake_year_not_in_future(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        # Today's year at validation time, not import time: a webserver runs across New Year.
+        return data.lazyframe.select(pl.col(data.key) <= dt.date.today().year)
 
     class Config:
         name = "intake"
@@ -173,29 +183,16 @@ class Alliance(EpisodeKey):
     wai_12: int = _item(1, 7, "WAI-SR item 12 (1-5)")
     dose_mg: float = pa.Field(nullable=True, gt=0, le=1000, metadata={"echo": True},
                               description="Dose in mg; required for medicine sessions, empty otherwise.")
-    meq_mystical: float = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 5},
-                                   description="MEQ-30 mystical subscale mean (0-5).", **_optional(echo=True))
-    meq_positive_mood: float = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 5},
-                                        description="MEQ-30 positive mood subscale mean (0-5).",
-                                        **_optional(echo=True))
-    meq_transcendence: float = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 5},
-                                        description="MEQ-30 transcendence subscale mean (0-5).",
-                                        **_optional(echo=True))
-    meq_ineffability: float = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 5},
-                                       description="MEQ-30 ineffability subscale mean (0-5).",
-                                       **_optional(echo=True))
-    ebi_1: int = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100},
-                          description="Emotional Breakthrough Inventory item 1 (0-100).", **_optional(echo=True))
-    ebi_2: int = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100},
-                          description="Emotional Breakthrough Inventory item 2 (0-100).", **_optional(echo=True))
-    ebi_3: int = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100},
-                          description="Emotional Breakthrough Inventory item 3 (0-100).", **_optional(echo=True))
-    ebi_4: int = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100},
-                          description="Emotional Breakthrough Inventory item 4 (0-100).", **_optional(echo=True))
-    ebi_5: int = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100},
-                          description="Emotional Breakthrough Inventory item 5 (0-100).", **_optional(echo=True))
-    ebi_6: int = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100},
-                          description="Emotional Breakthrough Inventory item 6 (0-100).", **_optional(echo=True))
+    meq_mystical: float = _optional_scale(0, 5, "MEQ-30 mystical subscale mean (0-5).")
+    meq_positive_mood: float = _optional_scale(0, 5, "MEQ-30 positive mood subscale mean (0-5).")
+    meq_transcendence: float = _optional_scale(0, 5, "MEQ-30 transcendence subscale mean (0-5).")
+    meq_ineffability: float = _optional_scale(0, 5, "MEQ-30 ineffability subscale mean (0-5).")
+    ebi_1: int = _optional_scale(0, 100, "Emotional Breakthrough Inventory item 1 (0-100).")
+    ebi_2: int = _optional_scale(0, 100, "Emotional Breakthrough Inventory item 2 (0-100).")
+    ebi_3: int = _optional_scale(0, 100, "Emotional Breakthrough Inventory item 3 (0-100).")
+    ebi_4: int = _optional_scale(0, 100, "Emotional Breakthrough Inventory item 4 (0-100).")
+    ebi_5: int = _optional_scale(0, 100, "Emotional Breakthrough Inventory item 5 (0-100).")
+    ebi_6: int = _optional_scale(0, 100, "Emotional Breakthrough Inventory item 6 (0-100).")
     rupture: bool = pa.Field(description="An alliance rupture happened in the session.",
                              **_optional(default=False, echo=True))
     repair: bool = pa.Field(description="The rupture was repaired; true only when rupture is true.",

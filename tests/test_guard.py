@@ -45,6 +45,16 @@ def test_bad_rows_are_quarantined_and_every_row_is_accounted_for():
     assert set(result.accepted["source_row"]) == {2, 9}
 
 
+def test_intake_year_may_not_be_in_the_future():
+    import datetime as dt
+
+    next_year = str(dt.date.today().year + 1)
+    result = check(to_csv([intake_row(), intake_row(client_id="C0002", intake_year=next_year),
+                           intake_row(client_id="C0003", intake_year="2014")], "intake"))
+    assert rules_of(result) == {("intake_year_in_future", "intake_year"): 1,
+                                ("out_of_range", "intake_year"): 1}
+
+
 def test_quarantine_keeps_every_reason_of_a_row():
     result = check(to_csv([intake_row(phq9_1="7", gad7_2="9", medicine="ayahuasca")], "intake"))
     (reasons,) = result.quarantined["reasons"]

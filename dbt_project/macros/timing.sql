@@ -1,15 +1,9 @@
 {#-
-    Follow-up windows in days since intake (SPEC section 5). A follow-up outside its window is kept
-    and flagged (plausibility, not rejection).
+    Follow-up windows in days since intake (SPEC section 5), defined once in dbt_project.yml vars. A
+    follow-up outside its window is kept and flagged (plausibility, not rejection).
 -#}
 {% macro followup_windows() -%}
-    {{ return({
-        '1m': [14, 59],
-        '3m': [60, 134],
-        '6m': [135, 272],
-        '12m': [273, 547],
-        '24m': [548, 1095],
-    }) }}
+    {{ return(var('followup_windows')) }}
 {%- endmacro %}
 
 {#- Whether an assessment at `timepoint` falls in its window; the intake baseline (day 0) always does. -#}

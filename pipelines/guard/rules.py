@@ -68,6 +68,8 @@ RULES: dict[str, Rule] = {
                                                               "data dictionary."),
     "bad_format": Rule("A value in the wrong format", "Follow the format in the data dictionary."),
     "not_allowed_value": Rule("A value outside the allowed list", "Use one of the listed values."),
+    "intake_year_in_future": Rule("intake_year is after the current year",
+                                  "Send the calendar year in which the episode's intake took place."),
     "conflicting_duplicate": Rule("Several rows share a key but differ",
                                   "Keep one row per key (see the key of each file in the data "
                                   "dictionary) and remove the others."),

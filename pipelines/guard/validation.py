@@ -65,4 +65,4 @@ def _message(column: str, rule: str, check: str) -> str:
         return f"{column} must be one of {detail.strip('[]')}"
     if rule == "bad_format":
         return f"{column} does not match the format {detail.strip(chr(39))}"
-    return f"{column}: {check}"
+    return RULES[rule].title if rule in RULES else f"{column}: {check}"

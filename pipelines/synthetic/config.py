@@ -8,6 +8,9 @@ alliance gives a larger fall, i.e. a more negative PHQ-9 change.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
 
 
 @dataclass(frozen=True)
@@ -191,10 +194,16 @@ class FollowupTiming:
         "1m": 30, "3m": 91, "6m": 182, "12m": 365, "24m": 730})
     jitter_sd: dict[str, float] = field(default_factory=lambda: {
         "1m": 5, "3m": 10, "6m": 18, "12m": 30, "24m": 50})
-    # SPEC section 5 plausibility windows; a few assessments are drawn outside them on purpose
-    windows: dict[str, tuple[int, int]] = field(default_factory=lambda: {
-        "1m": (14, 59), "3m": (60, 134), "6m": (135, 272), "12m": (273, 547), "24m": (548, 1095)})
+    # SPEC section 5 plausibility windows, as dbt defines them; a few are missed on purpose
+    windows: dict[str, tuple[int, int]] = field(default_factory=lambda: followup_windows())
     off_window_rate: float = 0.02
+
+
+def followup_windows() -> dict[str, tuple[int, int]]:
+    """The follow-up windows from dbt_project.yml vars, where the outcome definitions live."""
+    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml")
+                             .read_text())
+    return {timepoint: tuple(days) for timepoint, days in project["vars"]["followup_windows"].items()}
 
 
 @dataclass(frozen=True)
