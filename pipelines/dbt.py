@@ -3,11 +3,14 @@ Dagster. dbt runs once per pipeline run, never once per file."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
 from dagster import AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtProject
+
+from pipelines.home import RegistryHome
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 registry_dbt = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -37,13 +40,22 @@ def manifest_is_stale() -> bool:
 
 
 def ensure_manifest() -> Path:
-    """Parse the project when its manifest is missing or older than the SQL (about 5 s)."""
-    if manifest_is_stale():
-        from dbt.cli.main import dbtRunner
+    """Parse the project when its manifest is missing or older than the SQL (about 5 s). A file
+    lock keeps two processes (test workers, webserver and CLI) from parsing into one target/."""
+    lock_path = DBT_DIR / "target" / ".parse.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest_is_stale():
+            from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(parse_args())
-        if not result.success:
-            raise RuntimeError(f"dbt parse failed: {result.exception}")
+            # The profile and the lake sources read REGISTRY_HOME; parse with the same default
+            # home the pipeline uses when it is unset.
+            os.environ.setdefault("REGISTRY_HOME", str(RegistryHome.from_env().root))
+
+            result = dbtRunner().invoke(parse_args())
+            if not result.success:
+                raise RuntimeError(f"dbt parse failed: {result.exception}")
     return registry_dbt.manifest_path
 
 
