@@ -11,6 +11,8 @@ from pipelines.lake import keep_file, lake_frame, write_quarantine, write_valida
 from pipelines.landing import LandingFile
 from pipelines.manifest import Manifest
 from pipelines.report import feedback, write_report
+from pipelines.withdrawals import KIND as WITHDRAWALS
+from pipelines.withdrawals import hold_back_withdrawn, new_withdrawn_keys, withdrawn_keys
 from schemas.contract import CONTRACT_VERSION
 
 BATCH_FILES = 200  # files guarded together: pandera's fixed cost is paid once per batch and kind
@@ -32,14 +34,20 @@ class IngestOutcome:
 def ingest_files(home: RegistryHome, files: list[tuple[LandingFile, str]], key: bytes,
                  roster: set[str], manifest: Manifest,
                  done: Callable[[IngestOutcome], None] = lambda outcome: None) -> list[IngestOutcome]:
-    """Guard and store each (file, sha256); `done` is told about every upload as it is recorded."""
+    """Guard and store each (file, sha256); `done` is told about every upload as it is recorded.
+    Withdrawals go first, so that a withdrawal holds back the same run's other rows of that client."""
+    files = sorted(files, key=lambda item: item[0].kind != WITHDRAWALS)
+    withdrawn = withdrawn_keys(home.lake)
     outcomes = []
     for start in range(0, len(files), BATCH_FILES):
         batch = files[start:start + BATCH_FILES]
         uploads = [Upload(file.path.read_bytes(), file.path.name, file.kind, file.site)
                    for file, _ in batch]
         for (file, sha), upload, result in zip(batch, uploads, check_uploads(uploads, roster)):
+            hold_back_withdrawn(result, key, withdrawn)
             outcome = _store(home, file, sha, upload.data, result, key, manifest)
+            if file.kind == WITHDRAWALS and not result.rejected:
+                withdrawn |= new_withdrawn_keys(result, key)
             done(outcome)
             outcomes.append(outcome)
     return outcomes

@@ -172,3 +172,30 @@ def test_a_corrected_file_replaces_the_earlier_upload(home):
     assert first["superseded_by"] == second["upload_id"] and second["superseded_by"] is None
     assert second["status"] == "accepted"
     assert published(home, "select count(*) from dim_episodes") == [(4,)]
+
+
+def test_a_withdrawn_client_leaves_the_published_database_and_later_rows_are_held_back(home):
+    c2 = pseudonym(TEST_KEY.encode(), "BOS01", "C0002")
+    assert published(home, f"select count(*) from dim_episodes where client_key = '{c2}'") == [(1,)]
+    (episodes_before,) = published(home, "select count(*) from dim_episodes")
+    withdrawals = home / "landing" / "BOS01" / "2024-03" / "withdrawals.csv"
+    withdrawals.parent.mkdir(parents=True)
+    withdrawals.write_text("site_id,client_id\nBOS01,C0002\n")
+    write(home, "BOS01", "2024-03", "alliance", sessions("C0002") + [
+        alliance_row(client_id="C0001", session_number="4", session_type="integration",
+                     days_since_intake="40")])
+    assert run_registry(RegistryHome(home)).built
+
+    assert published(home, f"select count(*) from dim_episodes where client_key = '{c2}'") == [(0,)]
+    assert published(home, "select count(*) from dim_episodes") == [(episodes_before[0] - 1,)]
+    upload = next(u for u in Manifest(home / "manifest.duckdb").rows()
+                  if (u["site_id"], u["month"], u["kind"]) == ("BOS01", "2024-03", "alliance"))
+    assert (upload["status"], upload["rows_accepted"], upload["rows_quarantined"]) == \
+        ("partially_accepted", 1, 6)
+    held = pl.read_parquet(home / "lake" / "quarantine" / "alliance" / "site=BOS01" / "month=2024-03" /
+                           f"{upload['sha256'][:16]}.parquet")
+    assert set(held["reasons"]) == {"client_id: consent_withdrawn"} and held.height == 6
+    values = held.drop("source_row", "reasons")  # nothing of a withdrawn client is kept
+    assert all(values[c].null_count() == held.height for c in values.columns)
+    lake_keys = pl.read_parquet(home / "lake" / "validated" / "withdrawals" / "*" / "*" / "*.parquet")
+    assert lake_keys.columns == ["site_id", "client_key", "source_row", "upload_sha256"]

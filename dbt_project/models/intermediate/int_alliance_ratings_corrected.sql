@@ -5,7 +5,7 @@ with
 
 ratings as (
 
-    select * from {{ ref('stg_alliance') }}
+    {{ without_withdrawn_clients(ref('stg_alliance')) }}
 
 ),
 

@@ -5,7 +5,7 @@ with
 
 followups as (
 
-    select * from {{ ref('stg_followup') }}
+    {{ without_withdrawn_clients(ref('stg_followup')) }}
 
 ),
 

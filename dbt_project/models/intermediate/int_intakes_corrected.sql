@@ -1,10 +1,11 @@
--- One row per treatment episode: the latest uploaded version of each intake row.
+-- One row per treatment episode: the latest uploaded version of each intake row, withdrawn clients
+-- left out.
 
 with
 
 intakes as (
 
-    select * from {{ ref('stg_intake') }}
+    {{ without_withdrawn_clients(ref('stg_intake')) }}
 
 ),
 
