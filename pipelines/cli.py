@@ -145,6 +145,10 @@ def cmd_run(args) -> int:
     if not home.landing.is_dir():
         console.print(f"[red]{home.landing} does not exist: nothing to run on[/]")
         return EXIT_USAGE
+    if not home.read_roster():
+        console.print(f"[red]no site roster at {home.roster}: add sites.csv "
+                      "(site_id,site_name,region,active_from) first[/]")
+        return EXIT_USAGE
     summary, seconds = _run(home)
     _print_run(home, summary, seconds)
     return EXIT_OK if summary.built or summary.build_log is None else EXIT_FAILED

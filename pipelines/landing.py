@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.manifest import Manifest
+from pipelines.manifest import Manifest, Upload
 from schemas.contract import KINDS
 
 log = logging.getLogger(__name__)
@@ -75,16 +75,24 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def new_uploads(landing: Path, manifest: Manifest) -> list[tuple[LandingFile, str]]:
-    """(file, sha256) for every landing file that is not the newest recorded upload."""
+def needs_ingest(file: LandingFile, sha256: str, known: Upload | None, roster: set[str]) -> bool:
+    """New content always; the same content again only when it was rejected because its site was
+    not in the roster and staff have added the site since (the clinic did nothing wrong)."""
+    if known is None or known.sha256 != sha256:
+        return True
+    roster_only = known.status == "rejected" and known.rejected_for == "site_not_in_roster"
+    return roster_only and file.site in roster
+
+
+def new_uploads(landing: Path, manifest: Manifest, roster: set[str]) -> list[tuple[LandingFile, str]]:
+    """(file, sha256) for every landing file that needs to be guarded."""
     latest = manifest.latest()
     out = []
     for file in discover(landing):
         known = latest.get((file.site, file.month, file.kind))
         stat = file.path.stat()
-        if known and (known.size_bytes, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-            continue
-        sha = sha256_of(file.path)
-        if known is None or known.sha256 != sha:
+        unchanged = known and (known.size_bytes, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+        sha = known.sha256 if unchanged else sha256_of(file.path)
+        if needs_ingest(file, sha, known, roster):
             out.append((file, sha))
     return out

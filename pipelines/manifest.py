@@ -36,6 +36,7 @@ create table if not exists uploads (
     delimiter          varchar,
     contract_version   varchar not null,
     report_path        varchar,
+    rejected_for       varchar,  -- file-level rules that rejected it, comma-separated
     superseded_by      bigint
 );
 """
@@ -51,6 +52,7 @@ class Upload:
     size_bytes: int
     mtime_ns: int
     status: str
+    rejected_for: str | None
 
 
 @contextlib.contextmanager
@@ -108,7 +110,7 @@ class Manifest:
             return []
         with self._connect() as con:
             rows = con.execute("select upload_id, site_id, month, kind, sha256, size_bytes, mtime_ns, "
-                               f"status from uploads {tail}", params or []).fetchall()
+                               f"status, rejected_for from uploads {tail}", params or []).fetchall()
         return [Upload(*r) for r in rows]
 
     def record(self, *, site_id: str, month: str, kind: str, filename: str, sha256: str,
@@ -119,13 +121,15 @@ class Manifest:
             upload_id = con.execute("""
                 insert into uploads (site_id, month, kind, filename, sha256, size_bytes, mtime_ns,
                     received_at, status, rows_read, rows_accepted, rows_quarantined,
-                    rows_deduplicated, encoding, delimiter, contract_version, report_path)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    rows_deduplicated, encoding, delimiter, contract_version, report_path,
+                    rejected_for)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 returning upload_id""",
                 [site_id, month, kind, filename, sha256, size_bytes, mtime_ns,
                  datetime.now(timezone.utc), result["status"], result["rows_read"],
                  result["rows_accepted"], result["rows_quarantined"], result["rows_deduplicated"],
-                 result["encoding"], result["delimiter"], contract_version, report_path],
+                 result["encoding"], result["delimiter"], contract_version, report_path,
+                 _rejected_for(result)],
             ).fetchone()[0]
             if supersedes is not None:
                 con.execute("update uploads set superseded_by = ? where upload_id = ?",
@@ -140,3 +144,9 @@ class Manifest:
             cur = con.execute("select * from uploads order by upload_id")
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _rejected_for(report: dict) -> str | None:
+    rules = sorted({f["rule"] for f in report["failures"] if f["level"] == "file"}
+                   | {f["rule"] for f in report["identifier_findings"]})
+    return ",".join(rules) if report["status"] == "rejected" else None

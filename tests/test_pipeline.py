@@ -199,3 +199,17 @@ def test_a_withdrawn_client_leaves_the_published_database_and_later_rows_are_hel
     assert all(values[c].null_count() == held.height for c in values.columns)
     lake_keys = pl.read_parquet(home / "lake" / "validated" / "withdrawals" / "*" / "*" / "*.parquet")
     assert lake_keys.columns == ["site_id", "client_key", "source_row", "upload_sha256"]
+
+
+def test_an_upload_rejected_for_the_roster_is_taken_once_staff_add_the_site(home):
+    write(home, "CHI03", "2024-03", "intake", [intake_row(site_id="CHI03", client_id="C0100")])
+    run_registry(RegistryHome(home))
+    (first,) = [u for u in Manifest(home / "manifest.duckdb").rows() if u["site_id"] == "CHI03"]
+    assert (first["status"], first["rejected_for"]) == ("rejected", "site_not_in_roster")
+
+    with (home / "sites.csv").open("a") as roster:
+        roster.write("CHI03,Chicago Clinic,midwest,2024-01\n")
+    assert run_registry(RegistryHome(home)).built  # same file, unchanged: taken now
+    uploads = [u for u in Manifest(home / "manifest.duckdb").rows() if u["site_id"] == "CHI03"]
+    assert [u["status"] for u in uploads] == ["rejected", "accepted"]
+    assert published(home, "select count(*) from dim_episodes where site_id = 'CHI03'") == [(1,)]

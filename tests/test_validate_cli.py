@@ -84,3 +84,9 @@ def test_console_script_touches_no_registry_state(tmp_path):
     assert "partially_accepted" in done.stdout and "out_of_range" in done.stdout
     assert not home.exists()
     assert sorted(p.name for p in work.iterdir()) == ["intake.csv"]
+
+
+def test_run_refuses_a_home_without_a_roster(tmp_path, capsys):
+    (tmp_path / "landing" / "BOS01" / "2024-01").mkdir(parents=True)
+    assert main(["run", "--home", str(tmp_path)]) == 2
+    assert "no site roster" in capsys.readouterr().err

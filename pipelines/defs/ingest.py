@@ -15,6 +15,7 @@ from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
     DynamicPartitionsDefinition,
+    Failure,
     MaterializeResult,
     RunRequest,
     RunsFilter,
@@ -29,7 +30,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from pipelines.defs.resources import RegistryResource
 from pipelines.ingest import IngestOutcome, ingest_files
-from pipelines.landing import discover, new_uploads, sha256_of, split_partition_key
+from pipelines.landing import discover, needs_ingest, new_uploads, sha256_of, split_partition_key
 from pipelines.manifest import Manifest
 from pipelines.pseudonyms import load_key
 from schemas.contract import KINDS
@@ -54,6 +55,9 @@ def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
     home = registry.paths
     key = load_key(home.secrets)
     roster = home.read_roster()
+    if not roster:
+        # Without a roster every upload would be rejected as "site not in roster".
+        raise Failure(f"no site roster at {home.roster}: add sites.csv before ingesting")
     outcomes: dict[str, list[IngestOutcome]] = {kind: [] for kind in KINDS}
     with Manifest(home.manifest_db).session() as manifest:
         latest = manifest.latest()
@@ -62,8 +66,7 @@ def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
             site, month = split_partition_key(partition)
             for file in discover(home.landing, site, month):
                 sha = sha256_of(file.path)
-                known = latest.get((file.site, file.month, file.kind))
-                if not (known and known.sha256 == sha):
+                if needs_ingest(file, sha, latest.get((file.site, file.month, file.kind)), roster):
                     changed.append((file, sha))
 
         def done(outcome: IngestOutcome) -> None:
@@ -94,7 +97,8 @@ ingest_job = define_asset_job("ingest_uploads", selection=[lake_uploads],
 
 def ingest_run_request(partitions: list[str], all_partitions: list[str], run_key: str) -> RunRequest:
     """One run over the smallest range of known partitions that holds every changed site-month."""
-    positions = sorted(all_partitions.index(p) for p in partitions)
+    wanted = set(partitions)  # a national registry has ~240k site-months: one pass, no .index()
+    positions = [i for i, p in enumerate(all_partitions) if p in wanted]
     return RunRequest(run_key=run_key, job_name=ingest_job.name, tags={
         ASSET_PARTITION_RANGE_START_TAG: all_partitions[positions[0]],
         ASSET_PARTITION_RANGE_END_TAG: all_partitions[positions[-1]],
@@ -104,7 +108,7 @@ def ingest_run_request(partitions: list[str], all_partitions: list[str], run_key
 def plan_ingest(registry: RegistryResource) -> tuple[list[str], str] | None:
     """The site-months with new or changed uploads, and a run key that names their content."""
     home = registry.paths
-    changed = new_uploads(home.landing, Manifest(home.manifest_db))
+    changed = new_uploads(home.landing, Manifest(home.manifest_db), home.read_roster())
     if not changed:
         return None
     partitions = sorted({f.partition for f, _ in changed})
@@ -115,7 +119,8 @@ def plan_ingest(registry: RegistryResource) -> tuple[list[str], str] | None:
 def register_partitions(instance, partitions: list[str]) -> tuple[list[str], list[str]]:
     """(all partitions in the instance's order once `partitions` are added, the ones to add)."""
     known = list(instance.get_dynamic_partitions(site_months.name))
-    new = [p for p in partitions if p not in set(known)]
+    seen = set(known)
+    new = [p for p in partitions if p not in seen]
     return known + new, new
 
 
