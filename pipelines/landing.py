@@ -18,7 +18,7 @@ from schemas.contract import KINDS
 
 log = logging.getLogger(__name__)
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-SUFFIXES = (".csv.gz", ".csv")
+SUFFIXES = (".csv.gz", ".csv", ".xlsx")
 
 
 @dataclass(frozen=True)

@@ -224,3 +224,51 @@ def test_a_batch_reaches_the_same_outcome_as_one_file_at_a_time():
     assert [r["status"] for r in together] == \
         ["partially_accepted", "partially_accepted", "accepted", "rejected", "partially_accepted"]
     assert together[4]["failures"][0]["examples"][0]["row"] == 2
+
+
+def xlsx(rows: list[list], extra_sheet: bool = False) -> bytes:
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    if extra_sheet:
+        workbook.create_sheet("notes").append(["name", "Jane Doe"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_excel_workbooks_are_read_with_typed_cells_and_spreadsheet_row_numbers():
+    import datetime as dt
+
+    columns = list(followup_row())
+    good = followup_row()
+    cells = [int(v) if v.isdigit() else (v or None) for v in good.values()]
+    bad = dict(zip(columns, cells)) | {"client_id": "C0002", "phq9_1": 4.0}
+    rows = [columns, cells, list(bad.values())]
+    result = check(xlsx(rows), "followup", name="followup.xlsx")
+    assert (result.status, result.rows_accepted, result.rows_quarantined) == ("partially_accepted", 1, 1)
+    assert result.row_failures[0].row == 3 and result.row_failures[0].rule == "out_of_range"
+
+    dated = [columns, [dt.datetime(2024, 3, 15) if c == "days_since_intake" else v
+                       for c, v in zip(columns, cells)]]
+    found = check(xlsx(dated), "followup", name="followup.xlsx").to_dict()["identifier_findings"]
+    assert {"column": "days_since_intake", "rule": "calendar_date"} in [
+        {"column": f["column"], "rule": f["rule"]} for f in found]
+
+
+def test_a_workbook_with_a_second_sheet_is_rejected_unread():
+    columns = list(followup_row())
+    result = check(xlsx([columns, list(followup_row().values())], extra_sheet=True), "followup",
+                   name="followup.xlsx")
+    assert [f["rule"] for f in result.to_dict()["failures"]] == ["extra_sheets"]
+    assert check(b"not a workbook", "followup", name="followup.xlsx").to_dict()["failures"][0]["rule"] \
+        == "unreadable_file"
+
+
+def test_trailing_delimiters_are_not_extra_fields():
+    text = to_csv([intake_row()], "intake").decode().replace("\n", ",\n")
+    assert check(text.encode()).status == "accepted"

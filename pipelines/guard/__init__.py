@@ -16,11 +16,11 @@ from pipelines.guard.decoding import UnreadableFile, decode, decompress
 from pipelines.guard.dialect import sniff_dialect
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
-from pipelines.guard.table import ROW, RawTable, read_table
+from pipelines.guard.table import ROW, ExtraSheets, RawTable, read_table, read_xlsx
 from pipelines.guard.validation import contract_failures
 from schemas.contract import IDENTIFIER_COLUMNS, KEYS, MODELS
 
-ACCEPTED_SUFFIXES = (".csv", ".csv.gz")
+ACCEPTED_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
 REASONS = "reasons"
 
 
@@ -67,19 +67,19 @@ def check_uploads(uploads: list[Upload], roster: set[str] | None = None) -> list
 def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, _Pending | None]:
     """Everything that can reject the whole file, then parsing and duplicates."""
     result = GuardResult(kind=upload.kind, site=upload.site)
-    if not upload.filename.lower().endswith(ACCEPTED_SUFFIXES):
+    name = upload.filename.lower()
+    if not name.endswith(ACCEPTED_SUFFIXES):
         return result.reject("unsupported_file_type", None,
-                             f"{PurePath(upload.filename).name}: send .csv or .csv.gz"), None
+                             f"{PurePath(upload.filename).name}: send .csv, .csv.gz or .xlsx"), None
     try:
-        decoded = decode(decompress(upload.data, upload.filename))
+        table = _read_xlsx(result, upload.data) if name.endswith(".xlsx") else _read_csv(result, upload)
     except UnreadableFile as exc:
         return result.reject("unreadable_file", None, str(exc)), None
-    result.encoding = decoded.encoding
-    if not decoded.text.strip():
+    except ExtraSheets as exc:
+        return result.reject("extra_sheets", None, f"the workbook has {len(exc.args[0])} sheets "
+                                                   "with data"), None
+    if table is None:
         return result.reject("empty_file", None, "the file is empty"), None
-    dialect = sniff_dialect(decoded.text)
-    result.delimiter = dialect.delimiter
-    table = read_table(decoded.text, dialect)
     result.blank_lines_skipped = table.blank_lines
     result.rows_read = table.frame.height + len(table.ragged)
     schema = MODELS[upload.kind].to_schema()
@@ -94,7 +94,28 @@ def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, 
     if result.rejected:
         return result, None
     return result, _parse_and_deduplicate(result, table, schema, upload.kind,
-                                          decimal_comma=dialect.delimiter == ";")
+                                          decimal_comma=result.delimiter == ";")
+
+
+def _read_csv(result: GuardResult, upload: Upload) -> RawTable | None:
+    decoded = decode(decompress(upload.data, upload.filename))
+    result.encoding = decoded.encoding
+    if not decoded.text.strip():
+        return None
+    dialect = sniff_dialect(decoded.text)
+    result.delimiter = dialect.delimiter
+    return read_table(decoded.text, dialect)
+
+
+def _read_xlsx(result: GuardResult, data: bytes) -> RawTable | None:
+    try:
+        table = read_xlsx(data)
+    except ExtraSheets:
+        raise
+    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+        raise UnreadableFile(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
+    result.encoding = "xlsx"
+    return table if table.header else None
 
 
 def _check_header(result: GuardResult, table: RawTable, schema) -> None:

@@ -21,8 +21,10 @@ RULES: dict[str, Rule] = {
     # file level
     "unreadable_file": Rule("The file cannot be read", "Export the file again as CSV (UTF-8).", _FILE),
     "unsupported_file_type": Rule("File type not accepted",
-                                  "Send .csv or .csv.gz files named intake, alliance, followup or "
-                                  "withdrawals.", _FILE),
+                                  "Send .csv, .csv.gz or .xlsx files named intake, alliance, "
+                                  "followup or withdrawals.", _FILE),
+    "extra_sheets": Rule("The workbook has more than one sheet with data",
+                         "Send one sheet per file; other sheets may carry identifiers.", _FILE),
     "empty_file": Rule("The file is empty or has only a header",
                        "Export the month again; send no file for a month without rows.", _FILE),
     "missing_required_column": Rule("A required column is missing",
