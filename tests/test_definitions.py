@@ -30,7 +30,7 @@ def test_definitions_hold_lake_dbt_and_publish_assets():
 
 def test_staging_models_depend_on_the_lake_assets():
     graph = defs.resolve_asset_graph()
-    for kind in ("intake", "alliance", "followup"):
+    for kind in ("intake", "alliance", "followup", "withdrawals"):
         assert AssetKey(["lake", kind]) in graph.get(AssetKey(["staging", f"stg_{kind}"])).parent_keys
 
 
