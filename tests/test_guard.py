@@ -181,6 +181,11 @@ def test_identifier_values_reject_the_file_and_are_never_reported(rule):
     assert value not in report and value.split("@")[0] not in report
 
 
+def test_codes_that_merely_look_like_words_are_not_names():
+    assert check(to_csv([intake_row(protocol="Ket-Std"), intake_row(client_id="Blue-Fox7")],
+                        "intake")).status != "rejected"
+
+
 def test_identifier_column_is_named_but_its_values_are_not_shown():
     row = intake_row() | {"patient_email": "jane.doe@example.org"}
     result = check(to_csv([row]))

@@ -1,7 +1,7 @@
-"""The upload guard: one function that decides what happens to one uploaded file (SPEC section 4).
+"""The upload guard: decides what happens to each uploaded file (SPEC section 4).
 
-It reads nothing but the bytes it is given and writes nothing, so the pipeline and a clinic's
-`registry validate` run exactly the same checks.
+It reads nothing but the bytes it is given and writes nothing, so the pipeline (`check_uploads`, a
+batch at a time) and a clinic's `registry validate` (`check_upload`) run exactly the same checks.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pipelines.guard.decoding import UnreadableFile, decode, decompress
 from pipelines.guard.dialect import sniff_dialect
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
-from pipelines.guard.table import ROW, ExtraSheets, RawTable, read_table, read_xlsx
+from pipelines.guard.table import ROW, ExtraSheets, RawTable, missing_to_none, read_table, read_xlsx
 from pipelines.guard.validation import contract_failures
-from schemas.contract import IDENTIFIER_COLUMNS, KEYS, MODELS
+from schemas.contract import KEYS, MODELS
 
 ACCEPTED_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
 REASONS = "reasons"
@@ -203,7 +203,7 @@ def _quarantine_frame(table: RawTable, bad_rows: set[int], failures: list[RowFai
     rows = table.frame.filter(pl.col(ROW).is_in(sorted(bad_rows)))
     if table.ragged:
         spill = pl.DataFrame(
-            [dict(zip(table.header, fields[:len(table.header)])) | {ROW: row}
+            [dict(zip(table.header, map(missing_to_none, fields[:len(table.header)]))) | {ROW: row}
              for row, _, fields in table.ragged],
             schema=rows.schema)
         rows = pl.concat([rows, spill]).sort(ROW)
@@ -211,4 +211,4 @@ def _quarantine_frame(table: RawTable, bad_rows: set[int], failures: list[RowFai
         pl.col(ROW).map_elements(lambda r: "; ".join(reasons[r]), return_dtype=pl.Utf8).alias(REASONS))
 
 
-__all__ = ["Upload", "check_upload", "check_uploads", "GuardResult", "IDENTIFIER_COLUMNS"]
+__all__ = ["Upload", "check_upload", "check_uploads", "GuardResult"]

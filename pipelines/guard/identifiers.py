@@ -12,7 +12,7 @@ import re
 import polars as pl
 
 from pipelines.guard.result import IdentifierFinding
-from schemas.contract import RESTRICTED_ZIP3
+from schemas.contract import IDENTIFIER_COLUMNS, RESTRICTED_ZIP3
 
 # Rules applied to every cell of every column.
 VALUE_PATTERNS: dict[str, str] = {
@@ -31,7 +31,10 @@ VALUE_PATTERNS: dict[str, str] = {
 # Rules for columns that hold text (a 5-digit number in an integer column fails its range instead).
 TEXT_PATTERNS: dict[str, str] = {
     "zip5": r"^\d{5}(-\d{4})?$",
-    "person_name": r"^[A-Z][a-z]+(,? |-|')[A-Z][a-z]+( [A-Z][a-z]+)?$",
+}
+# Names leak through ID fields ("Jane Doe", "Doe, Jane"); a protocol code like Ket-Std is no name.
+ID_PATTERNS: dict[str, str] = {
+    "person_name": r"^[A-Z][a-z]+(,? |')[A-Z][a-z]+( [A-Z][a-z]+)?$",
 }
 # Column names that announce an identifier, for columns outside the contract.
 IDENTIFIER_NAME = re.compile(
@@ -57,7 +60,8 @@ def scan_values(frame: pl.DataFrame, text_columns: set[str]) -> list[IdentifierF
     for column in frame.columns:
         if frame.schema[column] != pl.Utf8:
             continue
-        patterns = VALUE_PATTERNS | (TEXT_PATTERNS if column in text_columns else {})
+        patterns = (VALUE_PATTERNS | (TEXT_PATTERNS if column in text_columns else {})
+                    | (ID_PATTERNS if column in IDENTIFIER_COLUMNS else {}))
         for rule, pattern in patterns.items():
             checks.append(pl.col(column).str.contains(pattern).any().alias(f"{column}\x1f{rule}"))
     if not checks or frame.is_empty():

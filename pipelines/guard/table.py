@@ -60,14 +60,14 @@ def _table_from_records(records, start_line: int, line_of=None) -> RawTable:
         rows.append(start)
     header = header or []
     columns = {
-        name: [_missing_to_none(rec[i]) for rec in kept] for i, name in enumerate(header)
+        name: [missing_to_none(rec[i]) for rec in kept] for i, name in enumerate(header)
     } if len(set(header)) == len(header) else {}
     frame = pl.DataFrame({**columns, ROW: rows},
                          schema={**{c: pl.Utf8 for c in columns}, ROW: pl.Int64})
     return RawTable(header=header, frame=frame, ragged=ragged, blank_lines=blank)
 
 
-def _missing_to_none(cell: str) -> str | None:
+def missing_to_none(cell: str) -> str | None:
     value = cell.strip()
     return None if value.lower() in MISSING_TOKENS else value
 
