@@ -162,7 +162,7 @@ def _run(home: RegistryHome):
         load_key(home.secrets)
     except MissingKey as exc:
         console.print(f"[red]{exc}[/]")
-        raise SystemExit(EXIT_USAGE)
+        raise SystemExit(EXIT_USAGE) from None
     started = time.monotonic()
     with console.status("Starting") as spinner:
         summary = run_registry(home, status=lambda m: spinner.update(m))

@@ -14,7 +14,7 @@ class RegistryHome:
     root: Path
 
     @classmethod
-    def from_env(cls) -> "RegistryHome":
+    def from_env(cls) -> RegistryHome:
         return cls(Path(os.environ.get("REGISTRY_HOME", DEFAULT_HOME)).resolve())
 
     # clinics' side

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,11 +85,11 @@ def needs_ingest(file: LandingFile, sha256: str, known: Upload | None, roster: s
     return roster_only and file.site in roster
 
 
-def new_uploads(landing: Path, manifest: Manifest, roster: set[str]) -> list[tuple[LandingFile, str]]:
-    """(file, sha256) for every landing file that needs to be guarded."""
-    latest = manifest.latest()
+def changed_uploads(files: Iterable[LandingFile], latest: dict[tuple[str, str, str], Upload],
+                    roster: set[str]) -> list[tuple[LandingFile, str]]:
+    """(file, sha256) for each of `files` that needs to be guarded, given the newest uploads."""
     out = []
-    for file in discover(landing):
+    for file in files:
         known = latest.get((file.site, file.month, file.kind))
         stat = file.path.stat()
         unchanged = known and (known.size_bytes, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
@@ -96,3 +97,8 @@ def new_uploads(landing: Path, manifest: Manifest, roster: set[str]) -> list[tup
         if needs_ingest(file, sha, known, roster):
             out.append((file, sha))
     return out
+
+
+def new_uploads(landing: Path, manifest: Manifest, roster: set[str]) -> list[tuple[LandingFile, str]]:
+    """Every landing file that needs to be guarded."""
+    return changed_uploads(discover(landing), manifest.latest(), roster)

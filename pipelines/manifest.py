@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import duckdb
@@ -126,7 +126,7 @@ class Manifest:
                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 returning upload_id""",
                 [site_id, month, kind, filename, sha256, size_bytes, mtime_ns,
-                 datetime.now(timezone.utc), result["status"], result["rows_read"],
+                 datetime.now(UTC), result["status"], result["rows_read"],
                  result["rows_accepted"], result["rows_quarantined"], result["rows_deduplicated"],
                  result["encoding"], result["delimiter"], contract_version, report_path,
                  _rejected_for(result)],

@@ -57,7 +57,8 @@ def pseudonymise(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
         pairs = frame.select("site_id", raw).unique()
         lookup = pairs.with_columns(
             pl.struct("site_id", raw).map_elements(
-                lambda r: pseudonym(key, r["site_id"], r[raw]), return_dtype=pl.Utf8).alias(keyed))
+                lambda r, raw=raw: pseudonym(key, r["site_id"], r[raw]),
+                return_dtype=pl.Utf8).alias(keyed))
         position = frame.columns.index(raw)
         frame = frame.join(lookup, on=["site_id", raw], how="left", maintain_order="left").drop(raw)
         columns = [c for c in frame.columns if c != keyed]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -23,7 +23,7 @@ def feedback(result: GuardResult, month: str, upload: str) -> dict:
     return result.to_dict() | {
         "month": month,
         "upload": upload,
-        "received_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "contract_version": CONTRACT_VERSION,
     }
 

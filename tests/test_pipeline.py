@@ -92,7 +92,7 @@ def test_published_tables_hold_the_accepted_rows_only(home):
 def test_scores_through_the_whole_pipeline(home):
     c1 = pseudonym(TEST_KEY.encode(), "BOS01", "C0001")
     c2 = pseudonym(TEST_KEY.encode(), "BOS01", "C0002")
-    rows = published(home, f"""
+    rows = published(home, """
         select e.client_key, a.phq9_total, a.phq9_prorated, a.phq9_band, a.gad7_total, a.caseness
         from fct_assessments a join dim_episodes e using (episode_key)
         where a.timepoint = 'baseline' and e.site_id = 'BOS01' order by a.phq9_total, e.client_key""")

@@ -30,7 +30,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from pipelines.defs.resources import RegistryResource
 from pipelines.ingest import IngestOutcome, ingest_files
-from pipelines.landing import discover, needs_ingest, new_uploads, sha256_of, split_partition_key
+from pipelines.landing import changed_uploads, discover, new_uploads, split_partition_key
 from pipelines.manifest import Manifest
 from pipelines.pseudonyms import load_key
 from schemas.contract import KINDS
@@ -60,14 +60,9 @@ def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
         raise Failure(f"no site roster at {home.roster}: add sites.csv before ingesting")
     outcomes: dict[str, list[IngestOutcome]] = {kind: [] for kind in KINDS}
     with Manifest(home.manifest_db).session() as manifest:
-        latest = manifest.latest()
-        changed = []
-        for partition in context.partition_keys:
-            site, month = split_partition_key(partition)
-            for file in discover(home.landing, site, month):
-                sha = sha256_of(file.path)
-                if needs_ingest(file, sha, latest.get((file.site, file.month, file.kind)), roster):
-                    changed.append((file, sha))
+        in_range = (file for partition in context.partition_keys
+                    for file in discover(home.landing, *split_partition_key(partition)))
+        changed = changed_uploads(in_range, manifest.latest(), roster)
 
         def done(outcome: IngestOutcome) -> None:
             context.log.info(f"{outcome.file.site} {outcome.file.month} {outcome.file.kind}: "
@@ -77,18 +72,19 @@ def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
 
         ingest_files(home, changed, key, roster, manifest, done)
     for kind, asset_key in LAKE_KEYS.items():
-        done = outcomes[kind]
-        totals = {f: sum(getattr(o, f) or 0 for o in done)
+        processed = outcomes[kind]
+        totals = {f: sum(getattr(o, f) or 0 for o in processed)
                   for f in ("rows_read", "rows_accepted", "rows_quarantined", "rows_deduplicated")}
-        rejected = [o for o in done if o.status == "rejected"]
+        rejected = [o for o in processed if o.status == "rejected"]
         yield MaterializeResult(asset_key=asset_key, metadata={
-            "uploads_processed": len(done), "uploads_rejected": len(rejected), **totals})
+            "uploads_processed": len(processed), "uploads_rejected": len(rejected), **totals})
         yield AssetCheckResult(
             asset_key=asset_key, check_name="contract",
             passed=not rejected and not totals["rows_quarantined"],
             severity=AssetCheckSeverity.ERROR if rejected else AssetCheckSeverity.WARN,
             metadata={"uploads_rejected": len(rejected), **totals,
-                      "reports": "\n".join(o.report_html for o in done if o.status != "accepted")})
+                      "reports": "\n".join(o.report_html for o in processed
+                                            if o.status != "accepted")})
 
 
 ingest_job = define_asset_job("ingest_uploads", selection=[lake_uploads],

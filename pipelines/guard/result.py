@@ -63,7 +63,7 @@ class GuardResult:
             return "rejected"
         return "partially_accepted" if self.rows_quarantined else "accepted"
 
-    def reject(self, rule: str, column: str | None, message: str) -> "GuardResult":
+    def reject(self, rule: str, column: str | None, message: str) -> GuardResult:
         self.file_problems.append(FileProblem(rule, column, message))
         return self
 

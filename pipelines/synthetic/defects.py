@@ -5,7 +5,7 @@ should do about it (SPEC section 4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
