@@ -18,6 +18,13 @@ import polars as pl
 import pytest
 from dbt.cli.main import dbtRunner
 
+from schemas.contract import EBI_ITEMS as EBI
+from schemas.contract import GAD7_ITEMS as GAD7
+from schemas.contract import MEQ_SUBSCALES as MEQ
+from schemas.contract import PHQ9_ITEMS as PHQ9
+from schemas.contract import WAI_ITEMS as WAI
+from schemas.contract import WHO5_ITEMS as WHO5
+
 REPO = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO / "dbt_project"
 
@@ -26,12 +33,6 @@ DBT_DIR = REPO / "dbt_project"
 # plus the lineage columns. Types: Int64 / Float64 / Boolean / Utf8.
 # ------------------------------------------------------------------------------------------------
 
-PHQ9 = [f"phq9_{i}" for i in range(1, 10)]
-GAD7 = [f"gad7_{i}" for i in range(1, 8)]
-WHO5 = [f"who5_{i}" for i in range(1, 6)]
-WAI = [f"wai_{i}" for i in range(1, 13)]
-EBI = [f"ebi_{i}" for i in range(1, 7)]
-MEQ = ["meq_mystical", "meq_positive_mood", "meq_transcendence", "meq_ineffability"]
 
 KEY = {"site_id": pl.Utf8, "client_key": pl.Utf8, "episode": pl.Int64}
 SYMPTOMS = {c: pl.Int64 for c in PHQ9 + GAD7 + WHO5} | {"pcl5_total": pl.Int64}

@@ -31,3 +31,53 @@
         {%- endfor %}
         versions.{{ version_column }} = latest.latest_version
 {%- endmacro %}
+
+
+{#-
+    The corrected rows of a kind that hangs off an episode (alliance ratings, follow-ups): withdrawn
+    clients left out, the latest upload month's version of each key, the episode key, and an orphan
+    flag while the episode has no intake (orphans stay out of the marts until the intake arrives).
+-#}
+{% macro corrected_episode_rows(staging_model, key_columns) -%}
+with
+
+uploaded as (
+
+    {{ without_withdrawn_clients(ref(staging_model)) }}
+
+),
+
+episodes as (
+
+    select episode_key from {{ ref('int_intakes_corrected') }}
+
+),
+
+latest as (
+
+    {{ latest_version_per_key('uploaded', key_columns) }}
+
+),
+
+keyed as (
+
+    select
+        {{ episode_key('latest.client_key', 'latest.episode') }} as episode_key,
+        latest.*
+    from latest
+
+),
+
+flagged as (
+
+    select
+        keyed.*,
+        episodes.episode_key is null as is_orphan
+    from keyed
+    left join episodes
+        on keyed.episode_key = episodes.episode_key
+
+)
+
+select * from flagged
+{%- endmacro %}
