@@ -30,7 +30,7 @@ def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, reg
     """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests."""
     home = registry.paths
     home.warehouse_db.parent.mkdir(parents=True, exist_ok=True)
-    target = home.root / "dbt" / "target" / context.run_id[:8]
+    target = home.root / "dbt" / "target" / context.run.run_id[:8]
     yield from dbt.cli(build_args(home.root / "dbt" / "logs"), context=context,
                        target_path=target).stream()
 
