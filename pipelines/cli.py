@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.home import RegistryHome
+from pipelines.home import RegistryHome, read_roster
 from schemas.contract import KINDS
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -102,7 +102,7 @@ def cmd_validate(args) -> int:
     if not args.file.is_file():
         console.print(f"[red]no such file: {args.file}[/]")
         return EXIT_USAGE
-    roster = _read_roster(args.roster) if args.roster else None
+    roster = read_roster(args.roster) if args.roster else None
     result = check_upload(args.file.read_bytes(), args.file.name, args.kind, args.site, roster)
     report = result.to_dict()
     if args.json:
@@ -110,12 +110,6 @@ def cmd_validate(args) -> int:
     else:
         _print_validation(args.file, report)
     return EXIT_REJECTED if result.rejected else EXIT_OK
-
-
-def _read_roster(path: Path) -> set[str]:
-    import polars as pl
-
-    return set(pl.read_csv(path, infer_schema=False)["site_id"].str.strip_chars())
 
 
 def _print_validation(path: Path, report: dict) -> None:

@@ -69,8 +69,11 @@ class RegistryHome:
 
     def read_roster(self) -> set[str]:
         """Site ids of the roster; an absent roster is an empty registry, not an error."""
-        if not self.roster.exists():
-            return set()
-        import polars as pl
+        return read_roster(self.roster) if self.roster.exists() else set()
 
-        return set(pl.read_csv(self.roster, infer_schema=False)["site_id"].str.strip_chars())
+
+def read_roster(path: Path) -> set[str]:
+    """Site ids of a sites.csv (site_id,site_name,region,active_from)."""
+    import polars as pl
+
+    return set(pl.read_csv(path, infer_schema=False)["site_id"].str.strip_chars())

@@ -1,8 +1,8 @@
 """The upload manifest: one row per processed upload, in a small DuckDB file of its own.
 
 It is separate from the warehouse so that ingest (many small writes) and dbt (one long write) never
-hold the same DuckDB lock. Connections are opened per call and closed at once; a writer that finds
-the file locked by another process waits and retries instead of failing the run.
+hold the same DuckDB lock. A connection lives for one call, or for one ingest run (`session`); a
+writer that finds the file locked by another process waits and retries instead of failing the run.
 """
 
 from __future__ import annotations
@@ -137,11 +137,12 @@ class Manifest:
             con.execute("commit")
         return upload_id
 
-    def rows(self) -> list[dict]:
+    def rows(self, after: int = 0) -> list[dict]:
+        """Every upload recorded (or only those with upload_id above `after`), oldest first."""
         if self._con is None and not self.path.exists():
             return []
         with self._connect() as con:
-            cur = con.execute("select * from uploads order by upload_id")
+            cur = con.execute("select * from uploads where upload_id > ? order by upload_id", [after])
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
 

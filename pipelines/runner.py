@@ -58,11 +58,11 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
         if new:
             instance.add_dynamic_partitions("site_months", new)
         request = ingest_run_request(partitions, ordered, run_key)
-        before = {u["upload_id"] for u in Manifest(home.manifest_db).rows()}
+        last = max((u.upload_id for u in Manifest(home.manifest_db).latest().values()), default=0)
         status(f"Guarding uploads of {len(partitions)} site-months")
         defs.resolve_job_def(ingest_job.name).execute_in_process(instance=instance, tags=request.tags,
                                                                   run_config=QUIET)
-        summary.uploads = [u for u in Manifest(home.manifest_db).rows() if u["upload_id"] not in before]
+        summary.uploads = Manifest(home.manifest_db).rows(after=last)
     if planned or not home.published_db.exists():
         status("Building the warehouse with dbt and publishing")
         summary.build_log = home.root / "dbt" / "logs" / "last-build.log"
