@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--months", type=int, default=18)
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--messy", action="store_true", help="inject realistic defects")
+    g.add_argument("--intakes-per-month", type=float,
+                   help="the same intake volume at every site (a large registry in few files)")
+    g.add_argument("--no-alliance-effect", dest="alliance_effect", action="store_false",
+                   help="the latent alliance has no effect on outcome, dropout or follow-up (null model)")
     g.set_defaults(handler=cmd_generate)
 
     v = sub.add_parser("validate", help="check one file against the contract; touches no registry state")
@@ -61,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--home", type=Path)
     s.set_defaults(handler=cmd_status)
 
+    dd = sub.add_parser("dictionary", help="print the data dictionary of the published database")
+    dd.add_argument("--home", type=Path)
+    dd.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    dd.set_defaults(handler=cmd_dictionary)
+
     d = sub.add_parser("demo", help="generate a demo registry and run the whole pipeline on it")
     d.add_argument("--home", type=Path)
     d.add_argument("--sites", type=int, default=12)
@@ -77,12 +86,13 @@ def _home(args) -> RegistryHome:
 # -- generate ---------------------------------------------------------------------------------------
 
 def cmd_generate(args) -> int:
-    summary = _generate(args.out.resolve(), args.sites, args.months, args.seed, args.messy)
+    summary = _generate(args.out.resolve(), args.sites, args.months, args.seed, args.messy,
+                        intakes_per_month=args.intakes_per_month, alliance_effect=args.alliance_effect)
     out.print(json.dumps(summary, indent=2, default=str))
     return EXIT_OK
 
 
-def _generate(out_dir: Path, sites: int, months: int, seed: int, messy: bool) -> dict:
+def _generate(out_dir: Path, sites: int, months: int, seed: int, messy: bool, **options) -> dict:
     from rich.progress import Progress
 
     from pipelines.synthetic import generate_registry
@@ -91,7 +101,8 @@ def _generate(out_dir: Path, sites: int, months: int, seed: int, messy: bool) ->
         task = progress.add_task(f"Generating {sites} sites x {months} months", total=sites)
         return generate_registry(out_dir, sites=sites, months=months, seed=seed, messy=messy,
                                  progress=lambda done, total: progress.update(task, completed=done,
-                                                                              total=total))
+                                                                              total=total),
+                                 **options)
 
 
 # -- validate ---------------------------------------------------------------------------------------
@@ -222,6 +233,19 @@ def _print_submissions(rows: list[dict]) -> None:
         table.add_row(site, *["".join(mark.get(latest.get((site, m, k)), "·")
                                       for k in ("intake", "alliance", "followup")) for m in months])
     out.print(table)
+
+
+# -- dictionary -------------------------------------------------------------------------------------
+
+def cmd_dictionary(args) -> int:
+    from pipelines.dictionary import read_dictionary, render
+
+    home = _home(args)
+    if not home.published_db.exists():
+        console.print(f"[red]no published database at {home.published_db}: run `registry run` first[/]")
+        return EXIT_USAGE
+    sys.stdout.write(render(read_dictionary(home.published_db), args.format))
+    return EXIT_OK
 
 
 # -- demo -------------------------------------------------------------------------------------------
