@@ -6,6 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from pipelines.dashboard.sections import ALL
+from schemas.contract import TIMEPOINTS
 
 COLOURS = {ALL: "#1d2330", "ketamine": "#3d7ab8", "esketamine": "#6aa9d8", "psilocybin": "#c7782e",
            "mdma": "#8a5ab0", "lsd": "#4e9a6b", "other": "#8c8c8c"}
@@ -67,9 +68,13 @@ def trajectory(rows: list[dict], label: str) -> go.Figure:
             error_y=dict(type="data", symmetric=False, array=[r["ci_high"] - r["mean"] for r in mine],
                          arrayminus=[r["mean"] - r["ci_low"] for r in mine], thickness=1.2, width=3),
             customdata=[r["n"] for r in mine], hovertemplate="%{x}: %{y} (n %{customdata})")
-    order = ["baseline", "1m", "3m", "6m", "12m", "24m"]
-    return _layout(fig, y=label.split(" (")[0], xaxis=dict(categoryorder="array", categoryarray=order,
-                                                             type="category"))
+    return _layout(fig, y=label.split(" (")[0], xaxis=_timepoint_axis(["baseline", *TIMEPOINTS]))
+
+
+def _timepoint_axis(order: list[str]) -> dict:
+    """Every timepoint on the axis, also those without data yet (24 months in a young registry)."""
+    return dict(type="category", categoryorder="array", categoryarray=order,
+                range=[-0.4, len(order) - 0.6], tickmode="array", tickvals=order, ticktext=order)
 
 
 def outcome_rates(rows: list[dict]) -> go.Figure:
@@ -81,8 +86,8 @@ def outcome_rates(rows: list[dict]) -> go.Figure:
             fig.add_bar(x=[r["timepoint"] for r in mine], y=[r["rate_pct"] for r in mine],
                         name=outcome, marker_color=SEQUENCE[i], meta={"medicine": medicine},
                         legendgroup=outcome, showlegend=medicine == ALL,
-                        text=[f"{r['rate_pct']}%" if r["rate_pct"] is not None else str(r["n"])
-                              for r in mine], textposition="outside",
+                        text=[f"{r['rate_pct']}%" if r["rate_pct"] is not None
+                              else "" if r["n"] == 0 else "–" for r in mine], textposition="outside",
                         customdata=[r["completeness_pct"] for r in mine],
                         hovertemplate="%{x}: %{y}% (paired-score completeness %{customdata}%)")
     return _layout(fig, y="% of paired episodes", barmode="group", yaxis_range=[0, 105])
@@ -106,8 +111,7 @@ def tertiles(rows: list[dict]) -> go.Figure:
                                      array=[r["ci_high"] - r["mean_phq9_change"] for r in mine],
                                      arrayminus=[r["mean_phq9_change"] - r["ci_low"] for r in mine]))
     fig.add_hline(y=0, line_color="#999", line_width=1)
-    return _layout(fig, y="Mean PHQ-9 change", xaxis=dict(type="category",
-                                                         categoryarray=["1m", "3m", "6m", "12m", "24m"]))
+    return _layout(fig, y="Mean PHQ-9 change", xaxis=_timepoint_axis(TIMEPOINTS))
 
 
 def alliance_vs_dose(rows: list[dict]) -> go.Figure:
@@ -128,19 +132,23 @@ def ruptures(rows: list[dict]) -> go.Figure:
         fig.add_bar(x=["Episodes with a rupture (% of treated)", "Ruptures repaired (%)"],
                     y=[mine[0]["episodes_with_rupture_pct"], mine[0]["repaired_pct"]],
                     meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=LABELS[medicine],
-                    text=[_pct_text(mine[0]["episodes_with_rupture_pct"]), _pct_text(mine[0]["repaired_pct"])],
+                    text=[_pct_text(mine[0]["episodes_with_rupture_pct"], mine[0]["treated_episodes"]),
+                          _pct_text(mine[0]["repaired_pct"], mine[0]["ruptures"])],
                     textposition="outside")
     return _layout(fig, y="%", yaxis_range=[0, 105], height=300, showlegend=False)
 
 
-def _pct_text(value) -> str:
-    return "not shown (n < 11)" if value is None else f"{value}%"
+def _pct_text(value, n=None) -> str:
+    """Bar label: the rate, or why there is none."""
+    if value is not None:
+        return f"{value}%"
+    return "no data yet" if n == 0 else "not shown"
 
 
 def paired_by_site(rows: list[dict]) -> go.Figure:
     sites = [r for r in rows if r["site_id"] != "All sites"]
     fig = go.Figure()
-    for i, t in enumerate(["1m", "3m", "6m", "12m", "24m"]):
+    for i, t in enumerate(TIMEPOINTS):
         fig.add_bar(x=[r["site_id"] for r in sites], y=[_num(r[t]) for r in sites], name=t,
                     marker_color=SEQUENCE[i])
     return _layout(fig, y="Episodes with paired scores", barmode="group")
@@ -150,9 +158,9 @@ def adverse_events(rows: list[dict]) -> go.Figure:
     fig = go.Figure(go.Bar(
         x=[LABELS[r["medicine"]] for r in rows], y=[r["per_100_sessions"] for r in rows],
         marker_color=[COLOURS[r["medicine"]] for r in rows],
-        text=[r["per_100_sessions"] if r["per_100_sessions"] is not None else "not shown"
-              for r in rows], textposition="outside"))
-    return _layout(fig, y="Adverse events per 100 medicine sessions", height=300)
+        text=[r["per_100_sessions"] if r["per_100_sessions"] is not None
+              else _pct_text(None, r["medicine_sessions"]) for r in rows], textposition="outside"))
+    return _layout(fig, y="Per 100 medicine sessions", height=300)
 
 
 def item9(rows: list[dict]) -> go.Figure:
@@ -161,7 +169,8 @@ def item9(rows: list[dict]) -> go.Figure:
         mine = [r for r in rows if r["medicine"] == medicine]
         fig.add_bar(x=[r["timepoint"] for r in mine], y=[r["positive_pct"] for r in mine],
                     meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=LABELS[medicine],
-                    text=[_pct_text(r["positive_pct"]) for r in mine], textposition="outside")
+                    text=[_pct_text(r["positive_pct"], r["answered"]) for r in mine],
+                    textposition="outside")
     return _layout(fig, y="% of answered item 9 above 0", yaxis_range=[0, 105], height=300,
                    showlegend=False)
 

@@ -33,6 +33,7 @@ LEGEND = {
     HIDDEN: "hidden so that a \"<11\" cell cannot be worked out from the totals beside it",
 }
 _TOL = 1e-6
+_CANDIDATES = 8  # published cells tried as complementary partners for one leaking cell
 
 CellId = Hashable
 
@@ -133,46 +134,63 @@ class Grid:
         """Primary suppression, then complementary suppression until the audit passes."""
         self.primary = {c for c, v in self.values.items() if is_small(v)}
         self.complementary = set()
-        while leaks := audit(self):
-            added: set[CellId] = set()
-            for leak in leaks:
-                if added & self._neighbours(leak.cell):
-                    continue  # a cell hidden this round may already give it room: audit first
-                partner = self._partner_for(leak.cell)
-                if partner is not None:
-                    self.complementary.add(partner)
-                    added.add(partner)
-            if not added:  # nothing left to hide beside it: never loop
-                raise DisclosureError(f"no complementary cell can protect {leaks[0].cell!r}")
+        by_cell = self._relations_by_cell()
+        # Hiding a cell only ever widens what the attacker can deduce, so a cell that passes stays
+        # passing while later cells are protected: one pass over the primary cells suffices.
+        for cell in sorted(self.primary, key=repr):
+            while _check_cell(self, cell, by_cell) is not None:
+                partner = self._partner_for(cell, by_cell)
+                if partner is None:  # nothing left to hide beside it
+                    raise DisclosureError(f"no complementary cell can protect {cell!r}")
+                self.complementary.add(partner)
+        self._release(by_cell)
         return self
 
-    def _neighbours(self, cell: CellId) -> set[CellId]:
-        return {c for rel in self.relations if cell in (rel.total, *rel.parts)
-                for c in (rel.total, *rel.parts)}
+    def _release(self, by_cell: dict) -> None:
+        """Show again every complementary cell the audit does not need, most informative first
+        (margins before inner cells, larger values before smaller): the greedy search above hides
+        cells for one leak at a time and can hide more than the whole table needs."""
+        level: dict[CellId, int] = {}
+        for rel in self.relations:
+            level[rel.total] = level.get(rel.total, 0) + 1
+        for cell in sorted(self.complementary, key=lambda c: (-level.get(c, 0), -self.values[c], repr(c))):
+            self.complementary.discard(cell)
+            hidden, relations = _component_of(self, cell, by_cell)
+            neighbours = {c for rel in relations for c in (rel.total, *rel.parts)}
+            primaries = [c for c in neighbours if c in self.primary]
+            if any(_check_cell(self, p, by_cell) is not None for p in primaries):
+                self.complementary.add(cell)
 
-    def _partner_for(self, cell: CellId) -> CellId | None:
-        """The published cell whose hiding costs least and gives `cell` room. It is searched in
-        the relations of `cell`, then of the hidden cells linked to it (a hidden neighbour that is
-        itself pinned down pins `cell`), preferring parts over margins so that totals stay visible,
-        then nearer relations, then values of at least 11, then the smallest value."""
-        suppressed = self.suppressed()
-        candidates, seen, frontier, distance = [], {cell}, [cell], 0
-        while frontier:
-            reached = []
-            for rel in self.relations:
-                members = (rel.total, *rel.parts)
-                if not any(c in members for c in frontier):
-                    continue
-                for other in members:
-                    if other not in suppressed:
-                        value = self.values[other]
-                        candidates.append((other == rel.total, distance, value <= SMALL_MAX,
-                                           value, repr(other), other))
-                    elif other not in seen:
-                        seen.add(other)
-                        reached.append(other)
-            frontier, distance = reached, distance + 1
-        return min(candidates)[-1] if candidates else None
+    def _relations_by_cell(self) -> dict[CellId, list[Relation]]:
+        by_cell: dict[CellId, list[Relation]] = {}
+        for rel in self.relations:
+            for c in (rel.total, *rel.parts):
+                by_cell.setdefault(c, []).append(rel)
+        return by_cell
+
+    def _partner_for(self, cell: CellId, by_cell: dict) -> CellId | None:
+        """The published cell to hide for `cell`: among the published cells of its relations and of
+        the relations of hidden cells linked to it, the cheapest one that gives `cell` back its
+        whole range, else the one that widens it most. Cheapest: an inner cell before a margin and
+        a margin before a total of margins (so "all medicines" and "all sites" figures stay
+        visible), then a value of at least 11 before a zero, then the smallest value."""
+        level: dict[CellId, int] = {}
+        for rel in self.relations:
+            level[rel.total] = level.get(rel.total, 0) + 1
+        _, relations = _component_of(self, cell, by_cell)
+        published = {c for rel in relations for c in (rel.total, *rel.parts) if self.published(c)}
+        ranked = sorted(published, key=lambda c: (level.get(c, 0), self.values[c] <= SMALL_MAX,
+                                                  self.values[c], repr(c)))
+        best, best_width = None, _width(_check_cell(self, cell, by_cell))
+        for candidate in ranked[:_CANDIDATES]:
+            self.complementary.add(candidate)
+            leak = _check_cell(self, cell, by_cell)
+            self.complementary.discard(candidate)
+            if leak is None:
+                return candidate
+            if _width(leak) > best_width + _TOL:
+                best, best_width = candidate, _width(leak)
+        return best if best is not None else (ranked[0] if ranked else None)
 
     # -- showing -------------------------------------------------------------------------------------
 
@@ -208,6 +226,35 @@ def audit(grid: Grid) -> list[Leak]:
     return leaks
 
 
+def _component_of(grid: Grid, cell: CellId, by_cell: dict) -> tuple[list[CellId], list[Relation]]:
+    """The hidden cells linked to `cell` through relations, and those relations."""
+    hidden = grid.suppressed()
+    seen, frontier, relations = {cell}, [cell], {}
+    while frontier:
+        reached = []
+        for c in frontier:
+            for rel in by_cell.get(c, []):
+                if id(rel) in relations:
+                    continue
+                relations[id(rel)] = rel
+                for other in (rel.total, *rel.parts):
+                    if other in hidden and other not in seen:
+                        seen.add(other)
+                        reached.append(other)
+        frontier = reached
+    return sorted(seen, key=repr), list(relations.values())
+
+
+def _check_cell(grid: Grid, cell: CellId, by_cell: dict) -> Leak | None:
+    hidden, relations = _component_of(grid, cell, by_cell)
+    leaks = _audit_component(grid, hidden, relations, only=cell)
+    return leaks[0] if leaks else None
+
+
+def _width(leak: Leak | None) -> float:
+    return float("inf") if leak is None else leak.high - leak.low
+
+
 def _components(grid: Grid) -> list[tuple[set[CellId], list[Relation]]]:
     hidden = grid.suppressed()
     parent = {c: c for c in hidden}
@@ -233,7 +280,8 @@ def _components(grid: Grid) -> list[tuple[set[CellId], list[Relation]]]:
     return list(groups.values())
 
 
-def _audit_component(grid: Grid, hidden: list[CellId], relations: list[Relation]) -> list[Leak]:
+def _audit_component(grid: Grid, hidden: list[CellId], relations: list[Relation],
+                     only: CellId | None = None) -> list[Leak]:
     index = {c: i for i, c in enumerate(hidden)}
     a_eq, b_eq = [], []
     for rel in relations:
@@ -249,7 +297,7 @@ def _audit_component(grid: Grid, hidden: list[CellId], relations: list[Relation]
             b_eq.append(rhs)
     bounds = [(1, SMALL_MAX) if c in grid.primary else (0, None) for c in hidden]
     leaks = []
-    for cell in hidden:
+    for cell in hidden if only is None else [only]:
         if cell not in grid.primary:
             continue
         objective = np.zeros(len(hidden))
