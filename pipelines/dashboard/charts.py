@@ -16,9 +16,10 @@ LABELS = {ALL: "All medicines", "ketamine": "Ketamine", "esketamine": "Esketamin
 
 
 def _layout(fig: go.Figure, *, y: str = "", x: str = "", height: int = 340, **extra) -> go.Figure:
-    fig.update_layout(template="plotly_white", height=height, margin=dict(l=60, r=20, t=30, b=50),
-                      font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=13),
-                      legend=dict(orientation="h", y=-0.2), yaxis_title=y, xaxis_title=x, **extra)
+    settings = dict(template="plotly_white", height=height, margin=dict(l=60, r=20, t=30, b=50),
+                    font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=13),
+                    legend=dict(orientation="h", y=-0.2), yaxis_title=y, xaxis_title=x)
+    fig.update_layout(**{**settings, **extra})
     return fig
 
 
@@ -116,13 +117,19 @@ def tertiles(rows: list[dict]) -> go.Figure:
 
 def alliance_vs_dose(rows: list[dict]) -> go.Figure:
     shown = [r for r in rows if r["beta_std"] is not None]
+    names = {"alliance_prep": "Early alliance", "dose_z": "Total dose (within medicine)"}
     fig = go.Figure(go.Scatter(
-        x=[r["beta_std"] for r in shown], y=[r["predictor"] for r in shown], mode="markers",
+        x=[r["beta_std"] for r in shown], y=[names.get(r["predictor"], r["predictor"]) for r in shown],
+        mode="markers",
         marker=dict(size=10, color="#3d7ab8"),
         error_x=dict(type="data", symmetric=False, array=[r["ci_high"] - r["beta_std"] for r in shown],
                      arrayminus=[r["beta_std"] - r["ci_low"] for r in shown])))
     fig.add_vline(x=0, line_color="#999", line_width=1)
-    return _layout(fig, x="PHQ-9 points per SD (adjusted observational association)", height=240)
+    sample = f"n = {rows[0]['n']} episodes at {rows[0]['n_sites']} sites" if rows else "no sample"
+    return _layout(fig, x="PHQ-9 points per SD (adjusted observational association)", height=260,
+                   title=dict(text=f"Adjusted observational association at 6 months · {sample}",
+                              font=dict(size=13), x=0.01),
+                   margin=dict(l=60, r=20, t=40, b=50))
 
 
 def ruptures(rows: list[dict]) -> go.Figure:
@@ -182,3 +189,72 @@ def assessment_quality(rows: list[dict]) -> go.Figure:
     fig.add_bar(x=[r["timepoint"] for r in rows], y=[r["phq9_prorated_pct"] for r in rows],
                 name="PHQ-9 prorated %", marker_color="#3d7ab8")
     return _layout(fig, y="% of assessments", barmode="group", height=300)
+
+
+def spearman(rows: list[dict]) -> go.Figure:
+    shown = [r for r in rows if r["spearman_rho"] is not None]
+    fig = go.Figure(go.Scatter(
+        x=[r["timepoint"] for r in shown], y=[r["spearman_rho"] for r in shown], mode="markers",
+        marker=dict(size=10, color="#3d7ab8"), customdata=[r["n"] for r in shown],
+        hovertemplate="%{x}: rho %{y} (n %{customdata})",
+        error_y=dict(type="data", symmetric=False, array=[r["ci_high"] - r["spearman_rho"] for r in shown],
+                     arrayminus=[r["spearman_rho"] - r["ci_low"] for r in shown])))
+    fig.add_hline(y=0, line_color="#999", line_width=1)
+    return _layout(fig, y="Spearman rho", xaxis=_timepoint_axis(TIMEPOINTS), yaxis_range=[-1, 1],
+                   height=280)
+
+
+def funnel_plot(rows: list[dict]) -> go.Figure:
+    """One funnel per timepoint, chosen with the buttons; the limits are the mart's, joined across
+    the sites' sizes."""
+    fig = go.Figure()
+    timepoints = [t for t in TIMEPOINTS if any(r["timepoint"] == t and r["reliable_improvement_pct"]
+                                                is not None for r in rows)]
+    groups = []
+    for t in timepoints:
+        mine = sorted((r for r in rows if r["timepoint"] == t and isinstance(r["n_paired"], int)
+                       and r["lower_95_pct"] is not None), key=lambda r: r["n_paired"])
+        first = len(fig.data)
+        n = [r["n_paired"] for r in mine]
+        for key, label, dash in (("998", "99.8 % limits", "dash"), ("95", "95 % limits", "dot")):
+            for side in ("lower", "upper"):
+                fig.add_scatter(x=n, y=[r[f"{side}_{key}_pct"] for r in mine], mode="lines",
+                                line=dict(color="#8c8c8c", dash=dash, width=1.2), name=label,
+                                legendgroup=label, showlegend=side == "lower", hoverinfo="skip")
+        fig.add_scatter(x=n, y=[r["registry_pct"] for r in mine], mode="lines", name="Registry rate",
+                        line=dict(color="#1d2330", width=1.5), hoverinfo="skip")
+        points = [r for r in mine if r["reliable_improvement_pct"] is not None]
+        fig.add_scatter(x=[r["n_paired"] for r in points], y=[r["reliable_improvement_pct"] for r in points],
+                        mode="markers+text", text=[r["site_id"] for r in points], textposition="top center",
+                        textfont=dict(size=10), name="Site",
+                        marker=dict(size=9, color=["#b04a5a" if r["outlier"] in ("high", "low")
+                                                   else "#3d7ab8" for r in points]),
+                        hovertemplate="%{text}: %{y}% of %{x} paired episodes")
+        groups.append((t, range(first, len(fig.data))))
+    default = max(range(len(groups)), key=lambda i: sum(
+        r["n_paired"] for r in rows if r["timepoint"] == groups[i][0] and isinstance(r["n_paired"], int))
+    ) if groups else 0
+    for i, (_, members) in enumerate(groups):
+        for j in members:
+            fig.data[j].visible = i == default
+    buttons = [dict(label=t, method="update", args=[{"visible": [j in members for j in range(len(fig.data))]}])
+               for t, members in groups]
+    return _layout(fig, x="Paired episodes at the site", y="Reliable improvement %", height=420,
+                   updatemenus=[dict(type="buttons", direction="right", x=0, y=1.12, xanchor="left",
+                                     active=default, buttons=buttons, showactive=True)])
+
+
+def completeness_heatmap(rows: list[dict]) -> go.Figure:
+    sites = [r["site_id"] for r in rows]
+    z = [[r[f"completeness_{t}"] for t in TIMEPOINTS] for r in rows]
+    text = [[_cell_text(r[f"completeness_{t}"], r[f"eligible_{t}"]) for t in TIMEPOINTS] for r in rows]
+    fig = go.Figure(go.Heatmap(x=TIMEPOINTS, y=sites, z=z, text=text, texttemplate="%{text}",
+                               colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title="%"),
+                               hovertemplate="%{y} %{x}: %{text}"))
+    return _layout(fig, height=80 + 26 * len(sites), yaxis=dict(autorange="reversed"))
+
+
+def _cell_text(value, n) -> str:
+    if value is not None:
+        return f"{value}%"
+    return "" if n == 0 else "–"

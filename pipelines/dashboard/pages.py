@@ -95,7 +95,8 @@ def overview(data: Published, grid: Grid) -> Page:
                  Column("episodes", "Episodes", "count"), Column("treated", "Treated", "count"),
                  Column("finished_course", "Finished course", "count")],
                 site_rows, charts.site_course_bars),
-        Section("episodes_by_medicine", "Episodes by site and medicine", "",
+        Section("episodes_by_medicine", "Episodes by medicine", "The table breaks each medicine "
+                "down by site.",
                 [Column("site_id", "Site"), *[Column(m, MEDICINE_LABEL[m], "count") for m in MEDICINES],
                  Column("total", "Total", "count")], medicine_rows, charts.medicine_totals),
         funnel_section(data, grid),
@@ -104,27 +105,27 @@ def overview(data: Published, grid: Grid) -> Page:
     ])
 
 
-def funnel_section(data: Published, grid: Grid) -> Section:
+def register_completeness(data: Published, grid: Grid) -> None:
+    """Eligible episodes and those of them with paired scores, by site and timepoint
+    (mart_site_funnel): the overview's funnel and the sites page show the same cells."""
     funnel = data.mart("mart_site_funnel")
-    if funnel is None:
-        return Section("funnel", "Follow-up funnel", placeholder="The follow-up funnel (intakes, "
-                       "treated, finished course, eligible, with paired scores, by timepoint) needs "
-                       "mart_site_funnel in the published database, which is not built yet.")
-    stages = ["eligible", "with_paired_scores"]
+    sites = list(data.sites["site_id"])
     for t in FOLLOWUPS:
         at = funnel[funnel["timepoint"] == t].set_index("site_id")
-        for stage in stages:
-            grid.series(f"funnel_{stage}/{t}", list(at.index), at[stage].fillna(0).astype(int).to_dict())
+        flag_table(grid, f"complete/{t}", sites, at["with_paired_scores"].astype(int).to_dict(),
+                   at["eligible"].astype(int).to_dict())
+
+
+def funnel_section(data: Published, grid: Grid) -> Section:
+    register_completeness(data, grid)
 
     def rows():
         out = []
         for t in FOLLOWUPS:
-            eligible, paired = (f"funnel_eligible/{t}", "*"), (f"funnel_with_paired_scores/{t}", "*")
+            r = rate_cells(grid, f"complete/{t}", ALL)
             out.append({"timepoint": t, "intakes": grid.show(("episodes",)),
                         "treated": grid.show(("treated",)), "finished_course": grid.show(("finished",)),
-                        "eligible": grid.show(eligible), "with_paired_scores": grid.show(paired),
-                        "completeness_pct": pct(grid.values[paired], grid.values[eligible])
-                        if grid.shows_rate(paired, eligible) else None})
+                        "eligible": r["n"], "with_paired_scores": r["yes"], "completeness_pct": r["pct"]})
         return out
 
     return Section("funnel", "Follow-up funnel", "Eligible: treated episodes whose follow-up window "
@@ -149,7 +150,7 @@ def outcomes(data: Published, grid: Grid) -> Page:
     o = data.outcomes
     for t in FOLLOWUPS:
         at = o[o["timepoint"] == t]
-        paired = at["reliable_improvement"].notna()
+        paired = at["paired"].fillna(False).astype(bool)
         flag_table(grid, f"paired/{t}", MEDICINES, _counts(at, "medicine", paired),
                    _counts(at, "medicine"))
         for flag in OUTCOME_FLAGS:
@@ -237,7 +238,8 @@ def alliance(data: Published, grid: Grid) -> Page:
                         "session before the first medicine session, in bands of four points.",
                         [Column("wai_sr_total", "WAI-SR total"), Column("episodes", "Episodes", "count")],
                         distribution_rows, charts.alliance_histogram),
-                tertile_section(data, grid), alliance_marts_section(data), rupture_section(data, grid)]
+                tertile_section(data, grid), spearman_section(data, grid),
+                alliance_vs_dose_section(data, grid), rupture_section(data, grid)]
     return Page("alliance", "Alliance", "The therapeutic alliance and long-term outcome. Every "
                 "result here is an observational association: alliance is not assigned, and "
                 "clients who bond well may differ in other ways.", sections)
@@ -278,31 +280,48 @@ def tertile_section(data: Published, grid: Grid) -> Section:
                    rows, charts.tertiles)
 
 
-def alliance_marts_section(data: Published) -> Section:
-    vs_dose, by_time = data.mart("mart_alliance_vs_dose"), data.mart("mart_alliance_outcome")
-    if vs_dose is None:
-        return Section("alliance_vs_dose", "Alliance versus dose: adjusted observational association",
-                       placeholder="The adjusted alliance-versus-dose estimates need "
-                       "mart_alliance_vs_dose in the published database, which is not built yet.")
-    return charts_alliance_vs_dose(vs_dose, by_time)
+def spearman_section(data: Published, grid: Grid) -> Section:
+    """Spearman's rho of early alliance with PHQ-9 change (mart_alliance_outcome); its n is the
+    same count as the tertile table's total at that timepoint."""
+    by_time = data.mart("mart_alliance_outcome").set_index("timepoint")
 
-
-def charts_alliance_vs_dose(vs_dose: pd.DataFrame, by_time: pd.DataFrame | None) -> Section:
     def rows():
         out = []
-        for r in vs_dose.itertuples():
-            # n and n_sites of the model sample; the mart withholds estimates below 30 / 5
-            small = r.n is None or r.n <= 10
-            out.append({"predictor": r.predictor, "beta_std": _num(r.beta_std), "ci_low": _num(r.ci_low),
-                        "ci_high": _num(r.ci_high), "p_value": _num(r.p_value, 4),
-                        "n": "<11" if small else int(r.n), "n_sites": int(r.n_sites), "model": r.model})
+        for t in FOLLOWUPS:
+            cell = (f"tertile_n/{t}", "*")
+            r = by_time.loc[t]
+            shown = grid.shows_mean(cell) and not pd.isna(r["spearman_rho"])
+            out.append({"timepoint": t, "n": grid.show(cell),
+                        "spearman_rho": _num(r["spearman_rho"]) if shown else None,
+                        "ci_low": _num(r["ci_low"]) if shown else None,
+                        "ci_high": _num(r["ci_high"]) if shown else None})
         return out
+
+    return Section("alliance_spearman", "Early alliance and PHQ-9 change: rank correlation",
+                   "Spearman's rho between early alliance and change in PHQ-9 from baseline, with "
+                   "95 % CI (Fisher z, Bonett-Wright). Negative: better alliance, larger fall in "
+                   "symptoms. Unadjusted observational association.",
+                   [Column("timepoint", "Timepoint"), Column("n", "n", "count"),
+                    Column("spearman_rho", "Spearman rho", "mean"), Column("ci_low", "95 % CI low", "mean"),
+                    Column("ci_high", "95 % CI high", "mean")], rows, charts.spearman)
+
+
+def alliance_vs_dose_section(data: Published, grid: Grid) -> Section:
+    vs_dose = data.mart("mart_alliance_vs_dose")
+    n = int(vs_dose["n"].max()) if len(vs_dose) else 0
+    grid.cell(("alliance_vs_dose_n",), n)  # the model's sample, standing alone
+
+    def rows():
+        return [{"predictor": r.predictor, "beta_std": _num(r.beta_std), "ci_low": _num(r.ci_low),
+                 "ci_high": _num(r.ci_high), "p_value": _num(r.p_value, 4),
+                 "n": grid.show(("alliance_vs_dose_n",)), "n_sites": int(r.n_sites), "model": r.model}
+                for r in vs_dose.itertuples()]
 
     return Section("alliance_vs_dose", "Alliance versus dose: adjusted observational association",
                    "Change in PHQ-9 at 6 months per standard deviation of each predictor, from one "
                    "model adjusted for baseline PHQ-9, site and medicine, with 95 % CIs clustered by "
                    "site. Negative means more improvement. An observational association, not an "
-                   "effect of alliance or dose.",
+                   "effect of alliance or dose. Estimates are withheld below 30 episodes or 5 sites.",
                    [Column("predictor", "Predictor"), Column("beta_std", "PHQ-9 points per SD", "mean"),
                     Column("ci_low", "95 % CI low", "mean"), Column("ci_high", "95 % CI high", "mean"),
                     Column("p_value", "p", "mean"), Column("n", "Episodes", "count"),
@@ -348,7 +367,7 @@ def sites(data: Published, grid: Grid) -> Page:
     site_ids = list(data.sites["site_id"])
     o = data.outcomes
     for t in FOLLOWUPS:
-        at = o[(o["timepoint"] == t) & o["reliable_improvement"].notna()]
+        at = o[(o["timepoint"] == t) & o["paired"].fillna(False).astype(bool)]
         grid.series(f"paired_site/{t}", site_ids, _counts(at, "site_id"),
                     total=(f"paired/{t}", ALL, "yes"))
 
@@ -363,26 +382,85 @@ def sites(data: Published, grid: Grid) -> Page:
         return out
 
     return Page("sites", "Sites", "How sites compare, allowing for their size.", [
-        benchmark_section(data),
+        benchmark_section(data, grid),
         Section("paired_by_site", "Episodes with paired scores, by site and timepoint",
                 "Episodes with PHQ-9 and GAD-7 at baseline and at the timepoint.",
                 [Column("site_id", "Site"), Column("episodes", "Episodes", "count"),
                  *[Column(t, t, "count") for t in FOLLOWUPS]], paired_rows, charts.paired_by_site),
-        site_completeness_section(data),
+        site_completeness_section(data, grid),
     ])
 
 
-def benchmark_section(data: Published) -> Section:
+def benchmark_section(data: Published, grid: Grid) -> Section:
+    """Site reliable-improvement rates against the registry rate with funnel limits
+    (mart_site_benchmark). The counts behind each rate are cells of the grid: the site's paired
+    episodes (shared with the table below) and its reliable improvements (whose total is the
+    outcomes page's). Limits are shown only where the site's n is, since n follows from them."""
+    bench = data.mart("mart_site_benchmark")
+    site_ids = list(data.sites["site_id"])
+    for t in FOLLOWUPS:
+        at = bench[bench["timepoint"] == t].set_index("site_id")
+        n = at["n_paired"].astype(int).to_dict()
+        improved = {s: int(round(at.at[s, "reliable_improvement_rate"] * n[s])) if n[s] else 0
+                    for s in site_ids}
+        flag_table(grid, f"ri_site/{t}", site_ids, improved, n,
+                   row_total=lambda s, t=t: (f"paired_site/{t}", s),
+                   col_total=lambda c, t=t: (f"reliable_improvement/{t}", ALL, c),
+                   grand=(f"paired/{t}", ALL, "yes"))
+
+    def rows():
+        out = []
+        for r in bench.sort_values(["timepoint_month", "site_id"]).itertuples():
+            shown = grid.shows_rate((f"ri_site/{r.timepoint}", r.site_id, "yes"),
+                                    (f"paired_site/{r.timepoint}", r.site_id))
+            limits = grid.shows_mean((f"paired_site/{r.timepoint}", r.site_id))
+            out.append({"site_id": r.site_id, "timepoint": r.timepoint,
+                        "n_paired": grid.show((f"paired_site/{r.timepoint}", r.site_id)),
+                        "reliable_improvement_pct": _pct_of(r.reliable_improvement_rate) if shown else None,
+                        "registry_pct": _pct_of(r.registry_rate),
+                        **{f"{k}_pct": _pct_of(getattr(r, k)) if limits else None
+                           for k in ("lower_95", "upper_95", "lower_998", "upper_998")},
+                        "outlier": r.outlier if shown else None})
+        return out
+
     return Section("funnel_plot", "Reliable improvement by site: funnel plot",
-                   placeholder="The funnel plot of site reliable-improvement rates against the "
-                   "registry rate with 95 % and 99.8 % limits needs mart_site_benchmark in the "
-                   "published database, which is not built yet.")
+                   "Each site's share of paired episodes with reliable improvement, against the "
+                   "registry's pooled rate, with 95 % and 99.8 % control limits for a site of that "
+                   "size. Sites beyond the 99.8 % limits are flagged; small sites vary more by chance.",
+                   [Column("site_id", "Site"), Column("timepoint", "Timepoint"),
+                    Column("n_paired", "Paired episodes", "count"),
+                    Column("reliable_improvement_pct", "Reliable improvement %", "rate"),
+                    Column("registry_pct", "Registry %", "rate"),
+                    Column("lower_95_pct", "95 % low", "rate"), Column("upper_95_pct", "95 % high", "rate"),
+                    Column("lower_998_pct", "99.8 % low", "rate"),
+                    Column("upper_998_pct", "99.8 % high", "rate"), Column("outlier", "Outlier")],
+                   rows, charts.funnel_plot)
 
 
-def site_completeness_section(data: Published) -> Section:
+def _pct_of(rate) -> float | None:
+    return None if rate is None or pd.isna(rate) else round(100.0 * float(rate), 1)
+
+
+def site_completeness_section(data: Published, grid: Grid) -> Section:
+    site_ids = list(data.sites["site_id"])
+
+    def rows():
+        out = []
+        for s in [*site_ids, ALL]:
+            row = {"site_id": "All sites" if s == ALL else s}
+            for t in FOLLOWUPS:
+                r = rate_cells(grid, f"complete/{t}", s)
+                row[f"eligible_{t}"], row[f"completeness_{t}"] = r["n"], r["pct"]
+            out.append(row)
+        return out
+
     return Section("site_completeness", "Paired-score completeness by site",
-                   placeholder="Completeness among eligible episodes needs mart_site_funnel in "
-                   "the published database, which is not built yet.")
+                   "Of the site's eligible episodes (follow-up window closed by the data month), the "
+                   "share with paired PHQ-9 and GAD-7 scores at each timepoint.",
+                   [Column("site_id", "Site"),
+                    *[c for t in FOLLOWUPS for c in (Column(f"eligible_{t}", f"Eligible {t}", "count"),
+                                                       Column(f"completeness_{t}", f"Complete {t} %", "rate"))]],
+                   rows, charts.completeness_heatmap)
 
 
 # -- safety --------------------------------------------------------------------------------------
