@@ -481,7 +481,7 @@ def safety(data: Published, grid: Grid) -> Page:
             row = {"medicine": m, "medicine_sessions": r["n"], "with_adverse_event": r["yes"],
                    "per_100_sessions": None if r["pct"] is None else r["pct"]}
             for sev in SEVERITIES:
-                row[sev] = grid.show(("ae", m, sev) if m != ALL else ("ae", ALL, sev))
+                row[sev] = grid.show(("ae", m, sev))
             out.append(row)
         return out
 
