@@ -86,12 +86,23 @@ def outcome_rates(rows: list[dict]) -> go.Figure:
             mine = [r for r in rows if r["medicine"] == medicine and r["outcome"] == outcome]
             fig.add_bar(x=[r["timepoint"] for r in mine], y=[r["rate_pct"] for r in mine],
                         name=outcome, marker_color=SEQUENCE[i], meta={"medicine": medicine},
-                        legendgroup=outcome, showlegend=medicine == ALL,
+                        legendgroup=outcome,
                         text=[f"{r['rate_pct']}%" if r["rate_pct"] is not None
                               else "" if r["n"] == 0 else "–" for r in mine], textposition="outside",
                         customdata=[r["completeness_pct"] for r in mine],
                         hovertemplate="%{x}: %{y}% (paired-score completeness %{customdata}%)")
-    return _layout(fig, y="% of paired episodes", barmode="group", yaxis_range=[0, 105])
+        # completeness beside the rates: one value per timepoint (the same for every outcome)
+        first = [r for r in rows if r["medicine"] == medicine and r["outcome"] == outcomes[0]]
+        fig.add_scatter(x=[r["timepoint"] for r in first], y=[r["completeness_pct"] for r in first],
+                        name="Paired-score completeness", mode="lines+markers+text",
+                        meta={"medicine": medicine},
+                        legendgroup="completeness", line=dict(color="#8c8c8c", dash="dot"),
+                        marker=dict(symbol="diamond", size=8),
+                        text=[f"{r['completeness_pct']}%" if r["completeness_pct"] is not None else ""
+                              for r in first], textposition="top center",
+                        textfont=dict(color="#5f6b7d", size=11))
+    return _layout(fig, y="% of paired episodes", barmode="group",
+                   yaxis_range=[0, 112], height=380)
 
 
 def alliance_histogram(rows: list[dict]) -> go.Figure:

@@ -178,9 +178,10 @@ def outcomes(data: Published, grid: Grid) -> Page:
     sections.append(Section(
         "outcome_rates", "Response, remission, reliable improvement and recovery",
         "Rates among episodes with paired PHQ-9 and GAD-7 scores at baseline and the timepoint "
-        "(recovery: among those who were cases at baseline). Completeness beside each rate: the share "
-        "of episodes assessed at that timepoint that have paired scores (the share of eligible "
-        "episodes needs mart_site_funnel).",
+        "(recovery: among those who were cases at baseline). Completeness beside each rate (dotted "
+        "line): the share of episodes assessed at that timepoint that have paired scores. Among "
+        "all eligible episodes, completeness is on the overview's funnel (by site, not medicine: "
+        "intake months are not published per episode).",
         [Column("medicine", "Medicine"), Column("timepoint", "Timepoint"), Column("outcome", "Outcome"),
          Column("n", "n", "count"), Column("events", "Events", "count"),
          Column("rate_pct", "Rate %", "rate"), Column("assessed", "Assessed", "count"),
