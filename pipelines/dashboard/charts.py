@@ -87,8 +87,8 @@ def outcome_rates(rows: list[dict]) -> go.Figure:
             fig.add_bar(x=[r["timepoint"] for r in mine], y=[r["rate_pct"] for r in mine],
                         name=outcome, marker_color=SEQUENCE[i], meta={"medicine": medicine},
                         legendgroup=outcome,
-                        text=[f"{r['rate_pct']}%" if r["rate_pct"] is not None
-                              else "" if r["n"] == 0 else "–" for r in mine], textposition="outside",
+                        text=[_pct_text(r["rate_pct"], r["n"], short=True) for r in mine],
+                        textposition="outside",
                         customdata=[r["completeness_pct"] for r in mine],
                         hovertemplate="%{x}: %{y}% (paired-score completeness %{customdata}%)")
         # completeness beside the rates: one value per timepoint (the same for every outcome)
@@ -156,10 +156,12 @@ def ruptures(rows: list[dict]) -> go.Figure:
     return _layout(fig, y="%", yaxis_range=[0, 105], height=300, showlegend=False)
 
 
-def _pct_text(value, n=None) -> str:
-    """Bar label: the rate, or why there is none."""
+def _pct_text(value, n=None, short: bool = False) -> str:
+    """Bar label: the rate, or why there is none (short: for narrow grouped bars)."""
     if value is not None:
         return f"{value}%"
+    if short:
+        return "" if n == 0 else "–"
     return "no data yet" if n == 0 else "not shown"
 
 
@@ -195,10 +197,11 @@ def item9(rows: list[dict]) -> go.Figure:
 
 def assessment_quality(rows: list[dict]) -> go.Figure:
     fig = go.Figure()
-    fig.add_bar(x=[r["timepoint"] for r in rows], y=[r["out_of_window_pct"] for r in rows],
-                name="Outside window %", marker_color="#c7782e")
-    fig.add_bar(x=[r["timepoint"] for r in rows], y=[r["phq9_prorated_pct"] for r in rows],
-                name="PHQ-9 prorated %", marker_color="#3d7ab8")
+    for key, label, colour in (("out_of_window_pct", "Outside window %", "#c7782e"),
+                               ("phq9_prorated_pct", "PHQ-9 prorated %", "#3d7ab8")):
+        fig.add_bar(x=[r["timepoint"] for r in rows], y=[r[key] for r in rows], name=label,
+                    marker_color=colour, text=[_pct_text(r[key], r["assessments"], short=True) for r in rows],
+                    textposition="outside")
     return _layout(fig, y="% of assessments", barmode="group", height=300)
 
 
@@ -258,14 +261,9 @@ def funnel_plot(rows: list[dict]) -> go.Figure:
 def completeness_heatmap(rows: list[dict]) -> go.Figure:
     sites = [r["site_id"] for r in rows]
     z = [[r[f"completeness_{t}"] for t in TIMEPOINTS] for r in rows]
-    text = [[_cell_text(r[f"completeness_{t}"], r[f"eligible_{t}"]) for t in TIMEPOINTS] for r in rows]
+    text = [[_pct_text(r[f"completeness_{t}"], r[f"eligible_{t}"], short=True) for t in TIMEPOINTS] for r in rows]
     fig = go.Figure(go.Heatmap(x=TIMEPOINTS, y=sites, z=z, text=text, texttemplate="%{text}",
                                colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title="%"),
                                hovertemplate="%{y} %{x}: %{text}"))
     return _layout(fig, height=80 + 26 * len(sites), yaxis=dict(autorange="reversed"))
 
-
-def _cell_text(value, n) -> str:
-    if value is not None:
-        return f"{value}%"
-    return "" if n == 0 else "–"
