@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from pipelines.dashboard.sections import ALL
+from pipelines.dashboard.sections import ALL, MEDICINE_LABEL
 from schemas.contract import TIMEPOINTS
 
 COLOURS = {ALL: "#1d2330", "ketamine": "#3d7ab8", "esketamine": "#6aa9d8", "psilocybin": "#c7782e",
            "mdma": "#8a5ab0", "lsd": "#4e9a6b", "other": "#8c8c8c"}
 SEQUENCE = ["#3d7ab8", "#c7782e", "#4e9a6b", "#8a5ab0", "#b04a5a"]
-LABELS = {ALL: "All medicines", "ketamine": "Ketamine", "esketamine": "Esketamine",
-          "psilocybin": "Psilocybin", "mdma": "MDMA", "lsd": "LSD", "other": "Other"}
 
 
 def _layout(fig: go.Figure, *, y: str = "", x: str = "", height: int = 340, **extra) -> go.Figure:
@@ -41,7 +39,7 @@ def site_course_bars(rows: list[dict]) -> go.Figure:
 def medicine_totals(rows: list[dict]) -> go.Figure:
     total = next(r for r in rows if r["site_id"] == "All sites")
     medicines = [k for k in total if k not in ("site_id", "total")]
-    fig = go.Figure(go.Bar(x=[LABELS[m] for m in medicines], y=[_num(total[m]) for m in medicines],
+    fig = go.Figure(go.Bar(x=[MEDICINE_LABEL[m] for m in medicines], y=[_num(total[m]) for m in medicines],
                            marker_color=[COLOURS[m] for m in medicines],
                            text=[total[m] for m in medicines], textposition="outside"))
     return _layout(fig, y="Episodes", height=300)
@@ -63,7 +61,7 @@ def trajectory(rows: list[dict], label: str) -> go.Figure:
         if not mine:
             continue
         fig.add_scatter(
-            x=[r["timepoint"] for r in mine], y=[r["mean"] for r in mine], name=LABELS[medicine],
+            x=[r["timepoint"] for r in mine], y=[r["mean"] for r in mine], name=MEDICINE_LABEL[medicine],
             mode="lines+markers", meta={"medicine": medicine},
             line=dict(color=COLOURS[medicine], width=3 if medicine == ALL else 1.6),
             error_y=dict(type="data", symmetric=False, array=[r["ci_high"] - r["mean"] for r in mine],
@@ -149,7 +147,7 @@ def ruptures(rows: list[dict]) -> go.Figure:
         mine = [r for r in rows if r["medicine"] == medicine]
         fig.add_bar(x=["Episodes with a rupture (% of treated)", "Ruptures repaired (%)"],
                     y=[mine[0]["episodes_with_rupture_pct"], mine[0]["repaired_pct"]],
-                    meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=LABELS[medicine],
+                    meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=MEDICINE_LABEL[medicine],
                     text=[_pct_text(mine[0]["episodes_with_rupture_pct"], mine[0]["treated_episodes"]),
                           _pct_text(mine[0]["repaired_pct"], mine[0]["ruptures"])],
                     textposition="outside")
@@ -176,7 +174,7 @@ def paired_by_site(rows: list[dict]) -> go.Figure:
 
 def adverse_events(rows: list[dict]) -> go.Figure:
     fig = go.Figure(go.Bar(
-        x=[LABELS[r["medicine"]] for r in rows], y=[r["per_100_sessions"] for r in rows],
+        x=[MEDICINE_LABEL[r["medicine"]] for r in rows], y=[r["per_100_sessions"] for r in rows],
         marker_color=[COLOURS[r["medicine"]] for r in rows],
         text=[r["per_100_sessions"] if r["per_100_sessions"] is not None
               else _pct_text(None, r["medicine_sessions"]) for r in rows], textposition="outside"))
@@ -188,7 +186,7 @@ def item9(rows: list[dict]) -> go.Figure:
     for medicine in COLOURS:
         mine = [r for r in rows if r["medicine"] == medicine]
         fig.add_bar(x=[r["timepoint"] for r in mine], y=[r["positive_pct"] for r in mine],
-                    meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=LABELS[medicine],
+                    meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=MEDICINE_LABEL[medicine],
                     text=[_pct_text(r["positive_pct"], r["answered"]) for r in mine],
                     textposition="outside")
     return _layout(fig, y="% of answered item 9 above 0", yaxis_range=[0, 105], height=300,

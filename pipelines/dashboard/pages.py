@@ -13,13 +13,19 @@ from scipy import stats
 from pipelines.dashboard import charts
 from pipelines.dashboard.disclosure import Grid
 from pipelines.dashboard.published import Published
-from pipelines.dashboard.sections import ALL, Column, Page, Section, flag_table, pct, rate_cells
+from pipelines.dashboard.sections import (
+    ALL,
+    MEDICINE_LABEL,
+    Column,
+    Page,
+    Section,
+    flag_table,
+    rate_cells,
+)
 from schemas.contract import MEDICINES, TIMEPOINTS
 
 FOLLOWUPS = TIMEPOINTS
 ALL_TIMEPOINTS = ["baseline", *TIMEPOINTS]
-MEDICINE_LABEL = {ALL: "All medicines", **{m: m.upper() if m in ("mdma", "lsd") else m.capitalize()
-                                           for m in MEDICINES}}
 OUTCOME_FLAGS = {
     "response": "Response (PHQ-9 halved)",
     "remission": "Remission (PHQ-9 < 5)",
