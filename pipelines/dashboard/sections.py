@@ -33,6 +33,7 @@ class Section:
     chart: Callable[[list[dict]], object] | None = None  # rows -> plotly Figure
     filter: str = ""  # "" no medicine filter; "single": one medicine at a time; "compare": lines
     placeholder: str = ""  # what is missing, when the section cannot be built yet
+    figures: bool = False  # one row shown as headline figures instead of a table
 
 
 @dataclass
