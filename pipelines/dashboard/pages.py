@@ -304,6 +304,8 @@ def spearman_section(data: Published, grid: Grid) -> Section:
     """Spearman's rho of early alliance with PHQ-9 change (mart_alliance_outcome); its n is the
     same count as the tertile table's total at that timepoint."""
     by_time = data.mart("mart_alliance_outcome").set_index("timepoint")
+    for t in FOLLOWUPS:  # the mart's n is the tertile table's total: one cell, checked equal
+        grid.cell((f"tertile_n/{t}", ALL), int(by_time.loc[t, "n"]))
 
     def rows():
         out = []
