@@ -38,7 +38,7 @@ class RunSummary:
 
 def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     """Guard what is new in landing/, then build and publish once. With nothing new and a published
-    database in place, nothing is touched."""
+    database and dashboard in place, nothing is touched."""
     use_home(home)
     from dagster import DagsterInstance
 
@@ -63,7 +63,7 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
         defs.resolve_job_def(ingest_job.name).execute_in_process(instance=instance, tags=request.tags,
                                                                   run_config=QUIET)
         summary.uploads = Manifest(home.manifest_db).rows(after=last)
-    if planned or not home.published_db.exists():
+    if planned or not home.published_db.exists() or not (home.dashboard / "index.html").exists():
         status("Building the warehouse with dbt and publishing")
         summary.build_log = home.root / "dbt" / "logs" / "last-build.log"
         summary.build_log.parent.mkdir(parents=True, exist_ok=True)

@@ -81,3 +81,10 @@ def test_landing_sensor_asks_for_one_run_over_the_new_site_months(landing_home):
         again = landing_sensor(build_sensor_context(instance=instance,
                                                     resources={"registry": RegistryResource()}))
         assert again.run_requests[0].run_key == request.run_key
+
+
+def test_dashboard_is_rebuilt_by_the_build_job_after_publish():
+    graph = defs.resolve_asset_graph()
+    assert graph.get(AssetKey(["dashboard"])).parent_keys == {AssetKey(["published", "registry"])}
+    selected = defs.resolve_job_def("build_registry").asset_layer.selected_asset_keys
+    assert {AssetKey(["dashboard"]), AssetKey(["published", "registry"])} <= selected
