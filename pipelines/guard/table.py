@@ -1,70 +1,56 @@
-"""Read decoded CSV text into a frame of text cells, keeping each record's line number."""
+"""Read an upload into chunks of text cells, keeping each record's line number.
+
+Fast path: polars' native CSV reader over one block of whole lines at a time, every cell as text. It is
+taken while every line is one record, which is checked, not assumed (quote characters balance on each
+line). Slow path, from the first block where that fails (a quoted line break, CR-only line ends): the
+csv module, record by record, in chunks all the same. Both give the same chunks: the header's columns as
+text (missing tokens as null), the record's line (header = 1) in ROW, rows with the wrong number of
+fields apart, and the count of blank lines.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from pipelines.guard.decoding import TextSource
+from pipelines.guard.limits import FALLBACK_CHUNK_ROWS, MAX_CELL_CHARS, MAX_COLUMNS, LimitExceeded
+
 ROW = "source_row"  # line number of the record in the file (header = 1), as a spreadsheet shows it
-MISSING_TOKENS = {"", "na", "n/a", "."}
+MISSING_TOKENS = ("", "na", "n/a", ".")
+_MISSING = sorted({t for token in MISSING_TOKENS for t in (token, token.upper(), token.capitalize(),
+                                                           token.replace("a", "A"))})
+_OVERFLOW = "\x1foverflow"
+_SEP_LINE = re.compile(r"^sep=(.)\s*$")  # Excel's first line naming the delimiter
+
+
+class UnreadableTable(Exception):
+    """The text is not a table the guard can read (reported as unreadable_file)."""
 
 
 @dataclass
-class RawTable:
-    header: list[str]  # normalised: BOM and spaces trimmed, lower-case
-    frame: pl.DataFrame  # one Utf8 column per header column (missing tokens -> null) + ROW
+class Chunk:
+    frame: pl.DataFrame  # one String column per header column (stripped; missing tokens -> null) + ROW
     ragged: list[tuple[int, int, list[str]]] = field(default_factory=list)  # (row, n_fields, fields)
     blank_lines: int = 0
 
 
+@dataclass
+class Table:
+    header: list[str]  # normalised: BOM and spaces trimmed, lower-case
+    delimiter: str | None
+    chunks: Iterator[Chunk]
+
+
 def normalise_header(name: str) -> str:
-    return name.replace("\ufeff", "").strip().lower()
+    from pipelines.guard.identifiers import normalise
 
-
-def read_table(text: str, dialect) -> RawTable:
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    return _table_from_records(reader, start_line=1, line_of=lambda: reader.line_num)
-
-
-def _table_from_records(records, start_line: int, line_of=None) -> RawTable:
-    """Header, rows with their line numbers, ragged rows and blank lines from any record source.
-    `line_of` gives the physical line reached so far (CSV records may span lines)."""
-    header: list[str] | None = None
-    kept: list[list[str]] = []
-    rows: list[int] = []
-    ragged: list[tuple[int, int, list[str]]] = []
-    blank = 0
-    line = start_line
-    for record in records:
-        start = line
-        line = line_of() + 1 if line_of else line + 1
-        while record and not record[-1].strip() and header is not None and len(record) > len(header):
-            record = record[:-1]  # trailing empty cells (spreadsheets pad rows)
-        if not any(cell.strip() for cell in record):
-            blank += header is not None
-            continue
-        if header is None:
-            header = [normalise_header(c) for c in record]
-            while header and not header[-1]:
-                header.pop()
-            continue
-        if len(record) < len(header) and line_of is None:
-            record = record + [""] * (len(header) - len(record))
-        if len(record) != len(header):
-            ragged.append((start, len(record), record))
-            continue
-        kept.append(record)
-        rows.append(start)
-    header = header or []
-    columns = {
-        name: [missing_to_none(rec[i]) for rec in kept] for i, name in enumerate(header)
-    } if len(set(header)) == len(header) else {}
-    frame = pl.DataFrame({**columns, ROW: rows},
-                         schema={**{c: pl.Utf8 for c in columns}, ROW: pl.Int64})
-    return RawTable(header=header, frame=frame, ragged=ragged, blank_lines=blank)
+    return normalise(name.replace("\ufeff", "")).strip().lower()
 
 
 def missing_to_none(cell: str) -> str | None:
@@ -72,32 +58,245 @@ def missing_to_none(cell: str) -> str | None:
     return None if value.lower() in MISSING_TOKENS else value
 
 
-def read_xlsx(data: bytes) -> RawTable:
-    """The workbook's one sheet as text cells, with the spreadsheet's own row numbers.
+def cells(frame: pl.DataFrame, columns: list[str], strip: bool = True) -> pl.DataFrame:
+    """Strip every cell (when any may need it) and turn the contract's missing tokens into null."""
+    return frame.with_columns(
+        (pl.col(c).str.strip_chars() if strip else pl.col(c)).replace(_MISSING, None) for c in columns)
 
-    Numbers keep their spelling (3 -> "3", 72.5 -> "72.5"); a date cell becomes ISO text so that the
-    identifier scan sees it for what it is.
-    """
+
+# -- CSV ---------------------------------------------------------------------------------------------
+
+def read_csv(source: TextSource, sniff) -> Table | None:
+    """The header and a lazy stream of chunks; None for a file with no header line at all."""
+    blocks = source.blocks()
+    first = next(blocks, b"")
+    text = first.decode()
+    pos, line, delimiter, sep_bytes = 0, 1, None, 0
+    sep = _SEP_LINE.match(_line_at(text, 0).lstrip("\ufeff"))
+    if sep:
+        delimiter, pos = sep.group(1), len(_line_at(text, 0))
+        sep_bytes = len(text[:pos].encode())
+    while pos < len(text) and not _line_at(text, pos).strip():
+        pos += len(_line_at(text, pos))
+        line += 1
+    if pos >= len(text):
+        return None
+    header_line = _line_at(text, pos)
+    delimiter = delimiter or sniff(text[pos:pos + 64 * 1024])
+    if ("\n" not in text and "\r" in text) or _quote_opens_line(header_line):
+        return _slow_table(_chain(first[sep_bytes:], blocks), delimiter)
+    header = _header(header_line, delimiter)
+    rest = first[len(text[:pos + len(header_line)].encode()):]
+    return Table(header, delimiter, _fast_chunks(_chain(rest, blocks), header, delimiter, line + 1))
+
+
+def _line_at(text: str, pos: int) -> str:
+    """The line starting at `pos`, with its line break."""
+    end = text.find("\n", pos)
+    return text[pos:] if end < 0 else text[pos:end + 1]
+
+
+def _quote_opens_line(line: str) -> bool:
+    return line.count('"') % 2 == 1
+
+
+def _header(line: str, delimiter: str) -> list[str]:
+    try:
+        record = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise UnreadableTable(f"the header line cannot be read ({exc})") from exc
+    header = [normalise_header(c) for c in record]
+    while header and not header[-1]:
+        header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise LimitExceeded("too_many_columns", f"the file has {len(header)} columns; the contract has "
+                            f"at most 55 and the guard reads at most {MAX_COLUMNS}")
+    return header
+
+
+def _chain(first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _fast_chunks(blocks: Iterator[bytes], header: list[str], delimiter: str, line: int) -> Iterator[Chunk]:
+    for block in blocks:
+        chunk = _fast_chunk(block, header, delimiter, line)
+        if chunk is None:  # this block needs the slow path; so does the rest of the file
+            yield from _slow_chunks(_records(_chain(block, blocks), delimiter), header, line)
+            return
+        yield chunk
+        line += chunk.frame.height + len(chunk.ragged) + chunk.blank_lines
+
+
+def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int) -> Chunk | None:
+    width = len(header)
+    if b"\x1f" in block or b"\r" in block.replace(b"\r\n", b""):
+        return None
+    lines = pl.read_csv(block, has_header=False, separator="\x1f", quote_char=None,
+                        schema={"l": pl.String}, raise_if_empty=False)["l"]
+    if lines.len() != block.count(b"\n") + (not block.endswith(b"\n")):
+        return None
+    if (lines.str.len_bytes().max() or 0) > MAX_CELL_CHARS:
+        _check_cell_length(lines, delimiter)
+    quoted = lines.str.count_matches('"', literal=True).fill_null(0)
+    if ((quoted % 2) == 1).any():
+        return None  # a quoted field spans lines
+    has_quotes = bool(quoted.sum())
+    outside = lines.str.replace_all(r'"[^"]*"', "") if has_quotes else lines
+    n_fields = (outside.str.count_matches(re.escape(delimiter)) + 1).fill_null(0)
+    blank = lines.is_null() | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$')
+    names = [f"\x1fc{i}" for i in range(width)] + [_OVERFLOW]
+    frame = pl.read_csv(delimiter.encode() * width + b"\n" + block, has_header=False,
+                        separator=delimiter, quote_char='"' if has_quotes else None,
+                        schema={n: pl.String for n in names}, truncate_ragged_lines=True,
+                        raise_if_empty=False).slice(1)
+    if frame.height != lines.len():
+        return None
+    frame = frame.with_columns(pl.Series(ROW, range(line, line + frame.height), pl.Int64),
+                               blank.alias("\x1fblank"), n_fields.alias("\x1fn"))
+    odd = frame.filter(~pl.col("\x1fblank") & (pl.col("\x1fn") != width))
+    ragged = []
+    for row, n in zip(odd[ROW], odd["\x1fn"]):
+        fields = _split(lines[row - line], delimiter)
+        while len(fields) > width and not fields[-1].strip():
+            fields.pop()  # trailing empty cells (spreadsheets pad rows)
+        if len(fields) != width:
+            ragged.append((row, len(fields), fields))
+    bad = pl.col(ROW).is_in([r for r, _, _ in ragged]) if ragged else pl.lit(False)
+    kept = frame.filter(~pl.col("\x1fblank") & ~bad).select(
+        *(pl.col(n).alias(h) for n, h in zip(names, header)), ROW)
+    blank_lines = int(frame["\x1fblank"].sum())
+    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not block.isascii()
+    return Chunk(cells(kept, header, strip=padded), ragged, blank_lines)
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+
+
+def _check_cell_length(lines: pl.Series, delimiter: str) -> None:
+    for text in lines.filter(lines.str.len_bytes() > MAX_CELL_CHARS):
+        if any(len(cell) > MAX_CELL_CHARS for cell in _split(text, delimiter)):
+            raise _cell_too_long()
+
+
+def _cell_too_long() -> LimitExceeded:
+    return LimitExceeded("cell_too_long", f"a cell is longer than {MAX_CELL_CHARS} characters; "
+                                          "the contract's values are at most 32")
+
+
+# -- slow path ---------------------------------------------------------------------------------------
+
+def _records(blocks: Iterator[bytes], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(lines consumed before the record, fields) for every record of the csv module's reading."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS + 1))
+    text = (line for block in blocks for line in block.decode().splitlines(keepends=True))
+    reader = csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    consumed = 0
+    try:
+        for record in reader:
+            yield consumed, record
+            consumed = reader.line_num
+    except csv.Error as exc:
+        if "field larger" in str(exc):
+            raise _cell_too_long() from exc
+        raise UnreadableTable(f"the file is not valid CSV near line {reader.line_num} "
+                              f"({str(exc).split('(')[0].strip()})") from exc
+
+
+def _slow_table(blocks: Iterator[bytes], delimiter: str) -> Table | None:
+    """The whole file on the slow path: the header is the first non-blank record."""
+    records = _records(blocks, delimiter)
+    for consumed, record in records:
+        if any(cell.strip() for cell in record):
+            header = [normalise_header(c) for c in record]
+            while header and not header[-1]:
+                header.pop()
+            if len(header) > MAX_COLUMNS:
+                raise LimitExceeded("too_many_columns", f"the file has {len(header)} columns")
+            return Table(header, delimiter, _slow_chunks(records, header, 1, relative=False))
+    return None
+
+
+def _slow_chunks(records: Iterable[tuple[int, list[str]]], header: list[str], line: int,
+                 relative: bool = True) -> Iterator[Chunk]:
+    """Chunks from csv records; `consumed` counts from `line` when relative, from line 1 otherwise."""
+    width = len(header)
+    rows, kept, ragged, blank = [], [], [], 0
+    for consumed, record in records:
+        start = (line + consumed) if relative else consumed + 1
+        if any(len(cell) > MAX_CELL_CHARS for cell in record):
+            raise _cell_too_long()
+        while len(record) > width and not record[-1].strip():
+            record = record[:-1]
+        if not any(cell.strip() for cell in record):
+            blank += 1
+        elif len(record) != width:
+            ragged.append((start, len(record), record))
+        else:
+            kept.append(record)
+            rows.append(start)
+        if len(kept) >= FALLBACK_CHUNK_ROWS:
+            yield _chunk(header, kept, rows, ragged, blank)
+            rows, kept, ragged, blank = [], [], [], 0
+    yield _chunk(header, kept, rows, ragged, blank)
+
+
+def _chunk(header: list[str], kept: list[list[str]], rows: list[int], ragged, blank: int) -> Chunk:
+    frame = pl.DataFrame({**{f"\x1fc{i}": [r[i] for r in kept] for i in range(len(header))}, ROW: rows},
+                         schema={**{f"\x1fc{i}": pl.String for i in range(len(header))}, ROW: pl.Int64})
+    frame = frame.rename({f"\x1fc{i}": h for i, h in enumerate(header)}) if len(set(header)) == len(
+        header) else frame
+    return Chunk(cells(frame, [c for c in frame.columns if c != ROW]), ragged, blank)
+
+
+# -- workbooks ---------------------------------------------------------------------------------------
+
+@dataclass
+class Workbook:
+    table: Table | None
+    other_sheets: list[pl.DataFrame]  # every other sheet that holds a value, as text cells
+
+
+def read_xlsx(data: bytes) -> Workbook:
+    """Every sheet read for what it holds, hidden or not, with or without the optional <dimension>
+    element (read-only openpyxl trusts it unless told to reset it). The first sheet with data is the
+    table, with the spreadsheet's own row numbers; numbers keep their spelling (3 -> "3"); a date cell
+    becomes ISO text so that the identifier scan sees it for what it is."""
     import openpyxl
 
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    sheets = []
     try:
-        sheets = [s for s in workbook.worksheets if s.max_row and s.max_row > 0 and _has_cells(s)]
-        if len(sheets) > 1:
-            raise ExtraSheets([s.title for s in sheets])
-        rows = list(sheets[0].iter_rows(values_only=True)) if sheets else []
+        for sheet in workbook.worksheets:
+            sheet.reset_dimensions()
+            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            if any(cell for row in rows for cell in row):
+                sheets.append(rows)
     finally:
         workbook.close()
-    text = [[_cell_text(v) for v in row] for row in rows]
-    return _table_from_records(text, start_line=1)
+    if not sheets:
+        return Workbook(None, [])
+    others = [_sheet_frame(rows) for rows in sheets[1:]]
+    records = ((i, row) for i, row in enumerate(sheets[0]))
+    for i, row in records:
+        if any(cell.strip() for cell in row):
+            header = [normalise_header(c) for c in row]
+            while header and not header[-1]:
+                header.pop()
+            if len(header) > MAX_COLUMNS:
+                raise LimitExceeded("too_many_columns", f"the sheet has {len(header)} columns")
+            padded = ((j, r + [""] * (len(header) - len(r))) for j, r in records)
+            return Workbook(Table(header, None, _slow_chunks(padded, header, 1, relative=False)), others)
+    return Workbook(None, others)
 
 
-class ExtraSheets(Exception):
-    """More than one sheet holds data: the others may carry identifiers, so nothing is taken."""
-
-
-def _has_cells(sheet) -> bool:
-    return any(v is not None for row in sheet.iter_rows(values_only=True) for v in row)
+def _sheet_frame(rows: list[list[str]]) -> pl.DataFrame:
+    width = max(len(r) for r in rows)
+    return pl.DataFrame([r + [""] * (width - len(r)) for r in rows], orient="row",
+                        schema={f"column {i + 1}": pl.String for i in range(width)})
 
 
 def _cell_text(value) -> str:

@@ -6,6 +6,7 @@ import numpy as np
 import pandera.polars as pa
 import polars as pl
 
+from pipelines.guard.identifiers import may_echo
 from pipelines.guard.result import RowFailure
 from pipelines.guard.rules import RULES, rule_for_pandera_check
 from pipelines.guard.table import ROW
@@ -32,12 +33,13 @@ def contract_failures(frames: list[pl.DataFrame], model: type[pa.DataFrameModel]
         spec = schema.columns.get(column) if column else None
         # A dataframe-level check echoes the whole row: never pass that on.
         echo = bool(spec is not None and (spec.metadata or {}).get("echo"))
+        value = str(case["failure_case"]) if echo and case["failure_case"] is not None else None
         found[owner[case["index"]]].append(RowFailure(
             row=int(rows[case["index"]]),
             column=column or _dataframe_check_column(rule),
             rule=rule,
             message=_message(column, rule, case["check"]) if is_column else RULES[rule].title,
-            value=str(case["failure_case"]) if echo and case["failure_case"] is not None else None,
+            value=value if value is not None and may_echo(column, value) else None,
         ))
     return found
 

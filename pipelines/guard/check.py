@@ -1,0 +1,276 @@
+"""The guard's algorithm: one pass over an upload's chunks, then the contract and the accounting.
+
+Per chunk: count, normalise Unicode, scan for identifiers, check the site, parse the contract's types,
+and hash each row for duplicates. Typed rows wait for pandera in memory up to CONTRACT_ROWS, so a
+batch of small files still costs one pandera call per kind; a large file is checked and spooled to
+Parquet as it goes, so its memory stays bounded. At the end the ledger settles exact and conflicting
+duplicates and the accounting identity is enforced.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+import polars as pl
+
+from pipelines.guard import identifiers
+from pipelines.guard.accounting import Ledger, check_identity
+from pipelines.guard.decoding import UnreadableFile, open_upload, text_source
+from pipelines.guard.dialect import sniff_delimiter
+from pipelines.guard.limits import LimitExceeded
+from pipelines.guard.parsing import parse_columns
+from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
+from pipelines.guard.table import ROW, Chunk, Table, UnreadableTable, missing_to_none, read_csv, read_xlsx
+from pipelines.guard.validation import contract_failures
+from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
+
+REASONS = "reasons"
+CONTRACT_ROWS = 500_000  # typed rows held for one pandera call before they are checked and spooled
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes | Path  # the bytes, or a path read a block at a time
+    filename: str
+    kind: str
+    site: str
+
+
+@dataclass
+class _Pending:
+    """An upload that passed the file-level checks; its last typed rows wait for the contract."""
+
+    result: GuardResult
+    header: list[str]
+    ledger: Ledger
+    waiting: list[pl.DataFrame] = field(default_factory=list)  # typed rows before the contract
+    waiting_raw: list[pl.DataFrame] = field(default_factory=list)  # the same rows as text
+    failures: list[RowFailure] = field(default_factory=list)
+    bad_raw: list[pl.DataFrame] = field(default_factory=list)  # text of rows that broke a rule
+    parts: list[pl.DataFrame | Path] = field(default_factory=list)  # typed rows without failures
+    ragged: list[tuple[int, int, list[str]]] = field(default_factory=list)
+    spool: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def waiting_rows(self) -> int:
+        return sum(f.height for f in self.waiting)
+
+
+def check_upload(data: bytes | Path, filename: str, kind: str, site: str,
+                 roster: set[str] | None = None) -> GuardResult:
+    """Check one upload of `kind` for `site`; `roster` (site ids) is checked when given."""
+    return check_uploads([Upload(data, filename, kind, site)], roster)[0]
+
+
+def check_uploads(uploads: list[Upload], roster: set[str] | None = None) -> list[GuardResult]:
+    """Check many uploads at once, with the same outcome as one by one. pandera's cost is mostly per
+    call, not per row, so the rows small uploads leave waiting are checked once per kind."""
+    results, pending = [], []
+    for upload in uploads:
+        result, waiting = _file_checks(upload, roster)
+        results.append(result)
+        if waiting is not None:
+            pending.append(waiting)
+    for kind in sorted({p.result.kind for p in pending}):
+        group = [p for p in pending if p.result.kind == kind]
+        _run_contract(group, kind)
+        for waiting in group:
+            _finish(waiting)
+    return results
+
+
+def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, _Pending | None]:
+    result = GuardResult(kind=upload.kind, site=upload.site)
+    name = upload.filename.lower()
+    if not name.endswith(ACCEPTED_SUFFIXES):
+        return result.reject("unsupported_file_type", None,
+                             f"{PurePath(upload.filename).name}: send .csv, .csv.gz or .xlsx"), None
+    try:
+        table = _open_table(result, upload, name)
+        if table is None:
+            return result.reject("empty_file", None, "the file is empty"), None
+        return _read_all(result, table, upload, roster)
+    except (UnreadableFile, UnreadableTable) as exc:
+        return _rejected(result).reject("unreadable_file", None, str(exc)), None
+    except LimitExceeded as exc:
+        return _rejected(result).reject(exc.rule, None, str(exc)), None
+
+
+def _rejected(result: GuardResult) -> GuardResult:
+    """A file refused part-way: no row counts, since not every row was read."""
+    result.rows_read = None
+    return result
+
+
+def _open_table(result: GuardResult, upload: Upload, name: str) -> Table | None:
+    if name.endswith(".xlsx"):
+        data = upload.data if isinstance(upload.data, bytes) else upload.data.read_bytes()
+        try:
+            workbook = read_xlsx(data)
+        except LimitExceeded:
+            raise
+        except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+            raise UnreadableFile(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
+        result.encoding = "xlsx"
+        if workbook.other_sheets:
+            # Every sheet is read: a hidden one may hold names; the report says which rule, not what.
+            for i, sheet in enumerate(workbook.other_sheets):
+                found = identifiers.scan_values(identifiers.normalise_frame(sheet), set(sheet.columns))
+                result.identifier_findings += sorted(
+                    {IdentifierFinding(f"sheet {i + 2} {f.column}", f.rule) for f in found},
+                    key=lambda f: (f.column, f.rule))
+            result.reject("extra_sheets", None,
+                          f"the workbook has {len(workbook.other_sheets) + 1} sheets with data")
+        return workbook.table
+    source = text_source(open_upload(upload.data, upload.filename))
+    result.encoding = source.encoding
+    table = read_csv(source, sniff_delimiter)
+    if table is not None:
+        result.delimiter = table.delimiter
+    return table
+
+
+def _read_all(result: GuardResult, table: Table, upload: Upload,
+              roster: set[str] | None) -> tuple[GuardResult, _Pending | None]:
+    schema = MODELS[upload.kind].to_schema()
+    _check_header(result, table.header, schema)
+    if roster is not None and upload.site not in roster:
+        result.reject("site_not_in_roster", "site_id", f"site {upload.site} is not in the registry roster")
+    pending = _Pending(result, table.header, Ledger(list(schema.columns), KEYS[upload.kind]))
+    findings: set[IdentifierFinding] = set(result.identifier_findings)
+    text_columns = {n for n, c in schema.columns.items() if str(c.dtype) == "String"}
+    rows_read, other_site = 0, 0
+    for chunk in table.chunks:
+        result.blank_lines_skipped += chunk.blank_lines
+        rows_read += chunk.frame.height + len(chunk.ragged)
+        frame = identifiers.normalise_frame(chunk.frame)
+        ragged = [(r, n, [identifiers.normalise(c) for c in f]) for r, n, f in chunk.ragged]
+        # Scanned even when the header already rejects the file, so one report lists everything to fix.
+        findings |= _scan(frame.drop(ROW), ragged, text_columns)
+        if "site_id" in frame.columns:
+            other_site += frame.select((pl.col("site_id").is_not_null()
+                                        & (pl.col("site_id") != upload.site)).sum()).item()
+        if not result.rejected and not findings and not other_site:
+            _parse(pending, frame, ragged, schema, upload.kind)
+    result.rows_read = rows_read
+    result.identifier_findings += sorted(findings - set(result.identifier_findings),
+                                         key=lambda f: (f.column, f.rule))
+    if other_site:
+        result.reject("site_mismatch", "site_id",
+                      f"{other_site} rows carry another site_id than the folder's site {upload.site}")
+    if rows_read == 0:
+        return result.reject("empty_file", None, "the file has a header but no rows"), None
+    return (result, None) if result.rejected else (result, pending)
+
+
+def _scan(frame: pl.DataFrame, ragged, text_columns: set[str]) -> set[IdentifierFinding]:
+    found = identifiers.scan_values(frame, text_columns) | identifiers.scan_special_columns(frame)
+    if ragged:  # ragged rows are quarantined, but their cells are scanned all the same
+        width = max(n for _, n, _ in ragged)
+        spill = pl.DataFrame([f + [""] * (width - len(f)) for _, _, f in ragged], orient="row",
+                             schema={f"field {i + 1}": pl.String for i in range(width)})
+        found |= identifiers.scan_values(spill, set())
+    return found
+
+
+def _check_header(result: GuardResult, header: list[str], schema) -> None:
+    named = [c if not identifiers.header_cell_is_identifier(c) else f"column {i + 1}"
+             for i, c in enumerate(header)]
+    for i, name in enumerate(header):
+        if named[i] != name:
+            result.identifier_findings.append(IdentifierFinding(named[i], "identifier_column_name"))
+    for name in sorted({c for c in named if named.count(c) > 1}):
+        result.reject("duplicate_column", name, f"{name} appears more than once")
+    unknown = [n for n, c in zip(named, header) if c not in schema.columns and n == c]
+    result.identifier_findings += identifiers.scan_column_names(unknown)
+    for name in unknown:
+        result.reject("unknown_column", name, f"{name} is not in the {result.kind} contract")
+    for name, column in schema.columns.items():
+        if name not in header and not (column.metadata or {}).get("optional"):
+            result.reject("missing_required_column", name, f"{name} is required in {result.kind}.csv")
+
+
+def _parse(pending: _Pending, frame: pl.DataFrame, ragged, schema, kind: str) -> None:
+    typed, failures = parse_columns(frame, schema, decimal_comma=pending.result.delimiter == ";")
+    pending.ledger.add(typed)
+    pending.failures += failures
+    pending.ragged += ragged
+    pending.waiting.append(typed)
+    pending.waiting_raw.append(frame)
+    if pending.waiting_rows >= CONTRACT_ROWS:
+        _run_contract([pending], kind)
+
+
+def _run_contract(group: list[_Pending], kind: str) -> None:
+    """pandera over every waiting row of the group; rows that pass are kept (spooled when large),
+    the text of rows that fail is kept for the quarantine."""
+    group = [p for p in group if p.waiting]
+    frames = [pl.concat(p.waiting) for p in group]
+    for pending, typed, failures in zip(group, frames, contract_failures(frames, MODELS[kind])):
+        parsed = {(f.row, f.column) for f in pending.failures}
+        pending.failures += [f for f in failures if (f.row, f.column) not in parsed]
+        failing = sorted({f.row for f in pending.failures})
+        raw = pl.concat(pending.waiting_raw)
+        pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
+        good = typed.filter(~pl.col(ROW).is_in(failing))
+        pending.parts.append(_spool(pending, good) if typed.height >= CONTRACT_ROWS else good)
+        pending.waiting, pending.waiting_raw = [], []
+
+
+def _spool(pending: _Pending, frame: pl.DataFrame) -> Path:
+    if pending.spool is None:
+        pending.spool = tempfile.TemporaryDirectory(prefix="registry-guard-")
+    path = Path(pending.spool.name) / f"part-{len(pending.parts):05d}.parquet"
+    frame.write_parquet(path, compression="lz4", statistics=False)
+    return path
+
+
+def _finish(pending: _Pending) -> None:
+    """Split accepted from quarantined rows; a cell that failed to parse is reported once."""
+    result = pending.result
+    duplicates, conflicting = pending.ledger.settle()
+    dropped = set(duplicates.to_list())
+    failures = [f for f in pending.failures if f.row not in dropped]
+    key = ", ".join(pending.ledger.key)
+    failures += [RowFailure(row, key, "conflicting_duplicate",
+                            f"another row has the same {key} with different values") for row in conflicting]
+    failures += [RowFailure(row, None, "wrong_field_count",
+                            f"row has {n} fields, the header has {len(pending.header)}")
+                 for row, n, _ in pending.ragged]
+    result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
+    bad_rows = {f.row for f in failures}
+    out = sorted(bad_rows | dropped)
+    parts = [pl.scan_parquet(p) if isinstance(p, Path) else p.lazy() for p in pending.parts]
+    accepted = pl.concat(parts) if parts else None
+    result.accepted_lazy = accepted.filter(~pl.col(ROW).is_in(out)) if accepted is not None else None
+    result.spool = pending.spool
+    result.rows_accepted = (result.accepted_lazy.select(pl.len()).collect().item()
+                            if result.accepted_lazy is not None else 0)
+    result.quarantined = _quarantine_frame(pending, bad_rows, conflicting, result.row_failures)
+    result.rows_quarantined = result.quarantined.height
+    result.rows_deduplicated = len(dropped)
+    check_identity(result.rows_read, result.rows_accepted, result.rows_quarantined,
+                   result.rows_deduplicated)
+
+
+def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Series,
+                      failures: list[RowFailure]) -> pl.DataFrame:
+    """Quarantined rows as the clinic sent them (text), with every reason. A conflicting duplicate
+    passed every other rule, so its row is rebuilt from its typed values."""
+    reasons: dict[int, list[str]] = {}
+    for f in failures:
+        reasons.setdefault(f.row, []).append(f"{f.column or 'row'}: {f.rule}")
+    header = [c for c in pending.header]
+    schema = {c: pl.String for c in header} | {ROW: pl.Int64}
+    frames = [f.select(header + [ROW]) for f in pending.bad_raw if f.height]
+    typed = [pl.concat([p if isinstance(p, pl.DataFrame) else pl.read_parquet(p)
+                        for p in pending.parts]).filter(pl.col(ROW).is_in(conflicting.to_list()))
+             .select(*(pl.col(c).cast(pl.String) for c in header), ROW)] if len(conflicting) else []
+    spill = [pl.DataFrame([dict(zip(header, map(missing_to_none, fields[:len(header)]))) | {ROW: row}
+                           for row, _, fields in pending.ragged], schema=schema)] if pending.ragged else []
+    rows = pl.concat([pl.DataFrame(schema=schema), *frames, *typed, *spill], how="diagonal_relaxed")
+    rows = rows.filter(pl.col(ROW).is_in(sorted(bad_rows))).unique(ROW, keep="first").sort(ROW)
+    return rows.with_columns(
+        pl.col(ROW).map_elements(lambda r: "; ".join(reasons[r]), return_dtype=pl.String).alias(REASONS))
