@@ -148,6 +148,7 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int) -> C
     n_fields = (outside.str.count_matches(re.escape(delimiter)) + 1).fill_null(0)
     blank = lines.is_null() | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$')
     names = [f"\x1fc{i}" for i in range(width)] + [_OVERFLOW]
+    header = _unique(header)
     frame = pl.read_csv(delimiter.encode() * width + b"\n" + block, has_header=False,
                         separator=delimiter, quote_char='"' if has_quotes else None,
                         schema={n: pl.String for n in names}, truncate_ragged_lines=True,
@@ -172,8 +173,19 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int) -> C
     return Chunk(cells(kept, header, strip=padded), ragged, blank_lines)
 
 
+def _unique(header: list[str]) -> list[str]:
+    """Column names for the frame; a repeated header (rejected anyway) gets its position appended."""
+    return [h if header.count(h) == 1 else f"{h}\x1f{i}" for i, h in enumerate(header)]
+
+
 def _split(line: str, delimiter: str) -> list[str]:
+    _allow_long_fields()
     return next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+
+
+def _allow_long_fields() -> None:
+    """The csv module's own limit would raise mid-file; the guard's MAX_CELL_CHARS decides instead."""
+    csv.field_size_limit(max(csv.field_size_limit(), 64 * 2**20))
 
 
 def _check_cell_length(lines: pl.Series, delimiter: str) -> None:
@@ -191,7 +203,7 @@ def _cell_too_long() -> LimitExceeded:
 
 def _records(blocks: Iterator[bytes], delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(lines consumed before the record, fields) for every record of the csv module's reading."""
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS + 1))
+    _allow_long_fields()
     text = (line for block in blocks for line in block.decode().splitlines(keepends=True))
     reader = csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
     consumed = 0
@@ -247,8 +259,7 @@ def _slow_chunks(records: Iterable[tuple[int, list[str]]], header: list[str], li
 def _chunk(header: list[str], kept: list[list[str]], rows: list[int], ragged, blank: int) -> Chunk:
     frame = pl.DataFrame({**{f"\x1fc{i}": [r[i] for r in kept] for i in range(len(header))}, ROW: rows},
                          schema={**{f"\x1fc{i}": pl.String for i in range(len(header))}, ROW: pl.Int64})
-    frame = frame.rename({f"\x1fc{i}": h for i, h in enumerate(header)}) if len(set(header)) == len(
-        header) else frame
+    frame = frame.rename({f"\x1fc{i}": h for i, h in enumerate(_unique(header))})
     return Chunk(cells(frame, [c for c in frame.columns if c != ROW]), ragged, blank)
 
 
