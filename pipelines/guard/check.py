@@ -9,6 +9,7 @@ duplicates and the accounting identity is enforced.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -176,20 +177,32 @@ def _scan(frame: pl.DataFrame, ragged, text_columns: set[str]) -> set[Identifier
 
 
 def _check_header(result: GuardResult, header: list[str], schema) -> None:
-    named = [c if not identifiers.header_cell_is_identifier(c) else f"column {i + 1}"
-             for i, c in enumerate(header)]
-    for i, name in enumerate(header):
-        if named[i] != name:
-            result.identifier_findings.append(IdentifierFinding(named[i], "identifier_column_name"))
+    labels = [_column_label(i, c) for i, c in enumerate(header)]
+    for (label, identifying), name in zip(labels, header):
+        if identifying:
+            result.identifier_findings.append(IdentifierFinding(label, "identifier_column_name"))
+    named = [label for label, _ in labels]
     for name in sorted({c for c in named if named.count(c) > 1}):
         result.reject("duplicate_column", name, f"{name} appears more than once")
-    unknown = [n for n, c in zip(named, header) if c not in schema.columns and n == c]
-    result.identifier_findings += identifiers.scan_column_names(unknown)
-    for name in unknown:
-        result.reject("unknown_column", name, f"{name} is not in the {result.kind} contract")
+    unknown = [(label, identifying) for (label, identifying), c in zip(labels, header)
+               if c not in schema.columns]
+    result.identifier_findings += identifiers.scan_column_names([n for n, hidden in unknown if not hidden])
+    for name, hidden in unknown:
+        if not hidden:
+            result.reject("unknown_column", name, f"{name} is not in the {result.kind} contract")
     for name, column in schema.columns.items():
         if name not in header and not (column.metadata or {}).get("optional"):
             result.reject("missing_required_column", name, f"{name} is required in {result.kind}.csv")
+
+
+def _column_label(i: int, name: str) -> tuple[str, bool]:
+    """How a header cell may be named in the report, and whether it is itself identifying (a data
+    row pasted as header, or a value hidden in a column name): such a cell is called "column N"."""
+    if identifiers.header_cell_is_identifier(name) or not identifiers.may_echo(None, name):
+        return f"column {i + 1}", True
+    if not re.fullmatch(r"[\w .()/-]{1,64}", name):
+        return f"column {i + 1}", False
+    return name, False
 
 
 def _parse(pending: _Pending, frame: pl.DataFrame, ragged, schema, kind: str) -> None:
