@@ -142,19 +142,22 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
     pending = _Pending(result, table.header, Ledger(list(schema.columns), KEYS[upload.kind]))
     findings: set[IdentifierFinding] = set(result.identifier_findings)
     text_columns = {n for n, c in schema.columns.items() if str(c.dtype) == "String"}
+    parseable = not result.rejected  # the header names the contract's columns, once each
     rows_read, other_site = 0, 0
     for chunk in table.chunks:
         result.blank_lines_skipped += chunk.blank_lines
         rows_read += chunk.frame.height + len(chunk.ragged)
         frame = identifiers.normalise_frame(chunk.frame)
         ragged = [(r, n, [identifiers.normalise(c) for c in f]) for r, n, f in chunk.ragged]
-        # Scanned even when the header already rejects the file, so one report lists everything to fix.
-        findings |= _scan(frame.drop(ROW), ragged, text_columns)
+        parsed = parse_columns(frame, schema, decimal_comma=result.delimiter == ";") if parseable else None
+        # Scanned even when the file is already rejected, so one report lists everything to fix.
+        findings |= _scan(frame, ragged, text_columns, _cleared(frame, parsed, schema))
         if "site_id" in frame.columns:
             other_site += frame.select((pl.col("site_id").is_not_null()
                                         & (pl.col("site_id") != upload.site)).sum()).item()
-        if not result.rejected and not findings and not other_site:
-            _parse(pending, frame, ragged, schema, upload.kind)
+        parseable = parseable and not findings and not other_site
+        if parseable:
+            _keep(pending, frame, parsed, ragged, upload.kind)
     result.rows_read = rows_read
     result.identifier_findings += sorted(findings - set(result.identifier_findings),
                                          key=lambda f: (f.column, f.rule))
@@ -166,14 +169,37 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
     return (result, None) if result.rejected else (result, pending)
 
 
-def _scan(frame: pl.DataFrame, ragged, text_columns: set[str]) -> set[IdentifierFinding]:
-    found = identifiers.scan_values(frame, text_columns) | identifiers.scan_special_columns(frame)
+def _scan(frame: pl.DataFrame, ragged, text_columns: set[str],
+          cleared: dict[str, pl.Series]) -> set[IdentifierFinding]:
+    found = (identifiers.scan_values(frame.drop(ROW), text_columns, cleared)
+             | identifiers.scan_special_columns(frame))
     if ragged:  # ragged rows are quarantined, but their cells are scanned all the same
         width = max(n for _, n, _ in ragged)
         spill = pl.DataFrame([f + [""] * (width - len(f)) for _, _, f in ragged], orient="row",
                              schema={f"field {i + 1}": pl.String for i in range(width)})
         found |= identifiers.scan_values(spill, set())
     return found
+
+
+def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
+    """Cells the parser read as a number of at most four digits, a boolean or an allowed value of
+    an enum: no identifier rule can match them, so the scan skips them."""
+    if parsed is None:
+        return {}
+    typed, out = parsed[0], {}
+    for name in frame.columns:
+        column = schema.columns.get(name)
+        if column is None:
+            continue
+        dtype, ok = str(column.dtype), typed[name].is_not_null()
+        allowed = [c.statistics["allowed_values"] for c in column.checks if c.name == "isin"]
+        if dtype.startswith("Int"):
+            out[name] = ok & (frame[name].str.len_bytes() <= 4)
+        elif dtype == "Boolean":
+            out[name] = ok
+        elif allowed:
+            out[name] = typed[name].is_in(allowed[0])
+    return out
 
 
 def _check_header(result: GuardResult, header: list[str], schema) -> None:
@@ -205,8 +231,8 @@ def _column_label(i: int, name: str) -> tuple[str, bool]:
     return name, False
 
 
-def _parse(pending: _Pending, frame: pl.DataFrame, ragged, schema, kind: str) -> None:
-    typed, failures = parse_columns(frame, schema, decimal_comma=pending.result.delimiter == ";")
+def _keep(pending: _Pending, frame: pl.DataFrame, parsed, ragged, kind: str) -> None:
+    typed, failures = parsed
     pending.ledger.add(typed)
     pending.failures += failures
     pending.ragged += ragged

@@ -189,31 +189,32 @@ def may_echo(column: str | None, value: str) -> bool:
     return not re.search(r"\d{5}", _digits(value))
 
 
-def scan_values(frame: pl.DataFrame, text_columns: set[str]) -> set[IdentifierFinding]:
-    """One finding per (column, rule) that matched at least one cell; values never leave here."""
-    columns = [c for c, t in frame.schema.items() if t == pl.String]
-    if not columns or frame.is_empty():
-        return set()
-    suspects = frame.select(pl.when(pl.col(c).str.contains(HARMLESS)).then(None).otherwise(pl.col(c))
-                            .alias(c) for c in columns)
-    counts = suspects.null_count().row(0, named=True)
-    columns = [c for c in columns if counts[c] < suspects.height]
-    checks, rules = [], {}
-    for column in columns:
+def scan_values(frame: pl.DataFrame, text_columns: set[str],
+                cleared: dict[str, pl.Series] | None = None) -> set[IdentifierFinding]:
+    """One finding per (column, rule) that matched at least one cell; values never leave here.
+
+    Each column's distinct values are scanned, less those `cleared` (cells the parser already read
+    as a small number, a boolean or an allowed enum value) and those HARMLESS clears: in a real
+    file the rules then see a few hundred values, not every cell."""
+    found = set()
+    for column, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        values = frame[column]
+        if cleared and column in cleared:
+            values = values.filter(~cleared[column])
+        values = values.drop_nulls().unique()
+        values = values.filter(~values.str.contains(HARMLESS))
+        if values.is_empty():
+            continue
         scopes = {ALL} | ({TEXT} if column in text_columns else set()) | (
             {ID} if column in IDENTIFIER_COLUMNS else set())
-        for i, rule in enumerate(VALUE_RULES):
-            if rule.scope in scopes:
-                key = f"{column}\x1f{i}"
-                rules[key] = (column, rule)
-                checks.append(pl.col(column).str.contains(rule.pattern).any().alias(key))
-    if not checks:
-        return set()
-    found = set()
-    for key, hit in suspects.select(checks).row(0, named=True).items():
-        column, rule = rules[key]
-        if hit and (rule.confirm is None or _confirmed(suspects[column], rule)):
-            found.add(IdentifierFinding(column, rule.name))
+        rules = [rule for rule in VALUE_RULES if rule.scope in scopes]
+        hits = values.to_frame("v").select(pl.col("v").str.contains(rule.pattern).any().alias(str(i))
+                                           for i, rule in enumerate(rules)).row(0)
+        for rule, hit in zip(rules, hits):
+            if hit and (rule.confirm is None or _confirmed(values, rule)):
+                found.add(IdentifierFinding(column, rule.name))
     return found
 
 
