@@ -1,7 +1,11 @@
 """Duplicates across a whole upload read in chunks, and the accounting every upload must satisfy.
 
-Only a ledger of hashes per row (line, two 64-bit hashes of the row, two of its key) is kept across
-chunks, so finding exact and conflicting duplicates costs 40 bytes a row whatever the file's width.
+Only a ledger per row (line, a 64-bit hash of its key, a 64-bit hash of the whole row) is kept across
+chunks, so finding exact and conflicting duplicates costs 24 bytes a row whatever the file's width.
+Two rows count as exact duplicates only when both hashes agree, so a hash collision could merge two
+different rows only if they also share a key (2^-64 per pair of rows with one key); two different
+keys whose hashes collide (about 1e-7 in a 2-million-row file) would be quarantined as conflicting,
+never lost.
 """
 
 from __future__ import annotations
@@ -21,18 +25,16 @@ class Ledger:
         self.parts: list[pl.DataFrame] = []
 
     def add(self, typed: pl.DataFrame) -> None:
-        rows, keys = typed.select(self.columns), typed.select(self.key)
-        self.parts.append(pl.DataFrame([typed[ROW], rows.hash_rows(11).alias("h1"),
-                                        rows.hash_rows(23).alias("h2"), keys.hash_rows(11).alias("k1"),
-                                        keys.hash_rows(23).alias("k2")]))
+        self.parts.append(pl.DataFrame([typed[ROW], typed.select(self.key).hash_rows(11).alias("k"),
+                                        typed.select(self.columns).hash_rows(23).alias("h")]))
 
     def settle(self) -> tuple[pl.Series, pl.Series]:
         """(rows that repeat an earlier row exactly, kept rows whose key another kept row shares)."""
         ledger = pl.concat(self.parts) if self.parts else pl.DataFrame(
-            schema={ROW: pl.Int64, "h1": pl.UInt64, "h2": pl.UInt64, "k1": pl.UInt64, "k2": pl.UInt64})
-        first = ledger.select(pl.struct("h1", "h2").is_first_distinct()).to_series()
+            schema={ROW: pl.Int64, "k": pl.UInt64, "h": pl.UInt64})
+        first = ledger.select(pl.struct("k", "h").is_first_distinct()).to_series()
         kept = ledger.filter(first)
-        conflicting = kept.filter(pl.len().over("k1", "k2") > 1)[ROW]
+        conflicting = kept.filter(pl.col("k").is_duplicated())[ROW]
         return ledger.filter(~first)[ROW], conflicting
 
 

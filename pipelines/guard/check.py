@@ -3,7 +3,7 @@
 Per chunk: count, normalise Unicode, scan for identifiers, check the site, parse the contract's types,
 and hash each row for duplicates. Typed rows wait for pandera in memory up to CONTRACT_ROWS, so a
 batch of small files still costs one pandera call per kind; a large file is checked and spooled to
-Parquet as it goes, so its memory stays bounded. At the end the ledger settles exact and conflicting
+Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact and conflicting
 duplicates and the accounting identity is enforced.
 """
 
@@ -23,7 +23,7 @@ from pipelines.guard.dialect import sniff_delimiter
 from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
-from pipelines.guard.table import ROW, Chunk, Table, UnreadableTable, missing_to_none, read_csv, read_xlsx
+from pipelines.guard.table import MISSING_SPELLINGS, ROW, Chunk, Table, UnreadableTable, missing_to_none, read_csv, read_xlsx
 from pipelines.guard.validation import contract_failures
 from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
 
@@ -147,14 +147,15 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
     for chunk in table.chunks:
         result.blank_lines_skipped += chunk.blank_lines
         rows_read += chunk.frame.height + len(chunk.ragged)
-        frame = identifiers.normalise_frame(chunk.frame)
+        frame = chunk.frame if chunk.ascii else identifiers.normalise_frame(chunk.frame)
         ragged = [(r, n, [identifiers.normalise(c) for c in f]) for r, n, f in chunk.ragged]
         parsed = parse_columns(frame, schema, decimal_comma=result.delimiter == ";") if parseable else None
         # Scanned even when the file is already rejected, so one report lists everything to fix.
         findings |= _scan(frame, ragged, text_columns, _cleared(frame, parsed, schema))
         if "site_id" in frame.columns:
-            other_site += frame.select((pl.col("site_id").is_not_null()
-                                        & (pl.col("site_id") != upload.site)).sum()).item()
+            site = pl.col("site_id")
+            other_site += frame.select((site.is_not_null() & (site != upload.site)
+                                        & ~site.is_in(MISSING_SPELLINGS)).sum()).item()
         parseable = parseable and not findings and not other_site
         if parseable:
             _keep(pending, frame, parsed, ragged, upload.kind)
@@ -261,8 +262,9 @@ def _run_contract(group: list[_Pending], kind: str) -> None:
 def _spool(pending: _Pending, frame: pl.DataFrame) -> Path:
     if pending.spool is None:
         pending.spool = tempfile.TemporaryDirectory(prefix="registry-guard-")
-    path = Path(pending.spool.name) / f"part-{len(pending.parts):05d}.parquet"
-    frame.write_parquet(path, compression="lz4", statistics=False)
+    # Arrow IPC, uncompressed: written and read back at memory speed, and gone with the result.
+    path = Path(pending.spool.name) / f"part-{len(pending.parts):05d}.arrow"
+    frame.write_ipc(path, compression="uncompressed")
     return path
 
 
@@ -281,7 +283,7 @@ def _finish(pending: _Pending) -> None:
     result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
     bad_rows = {f.row for f in failures}
     out = sorted(bad_rows | dropped)
-    parts = [pl.scan_parquet(p) if isinstance(p, Path) else p.lazy() for p in pending.parts]
+    parts = [pl.scan_ipc(p, memory_map=True) if isinstance(p, Path) else p.lazy() for p in pending.parts]
     accepted = pl.concat(parts) if parts else None
     result.accepted_lazy = accepted.filter(~pl.col(ROW).is_in(out)) if accepted is not None else None
     result.spool = pending.spool
@@ -304,7 +306,7 @@ def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Ser
     header = [c for c in pending.header]
     schema = {c: pl.String for c in header} | {ROW: pl.Int64}
     frames = [f.select(header + [ROW]) for f in pending.bad_raw if f.height]
-    typed = [pl.concat([p if isinstance(p, pl.DataFrame) else pl.read_parquet(p)
+    typed = [pl.concat([p if isinstance(p, pl.DataFrame) else pl.read_ipc(p)
                         for p in pending.parts]).filter(pl.col(ROW).is_in(conflicting.to_list()))
              .select(*(pl.col(c).cast(pl.String) for c in header), ROW)] if len(conflicting) else []
     spill = [pl.DataFrame([dict(zip(header, map(missing_to_none, fields[:len(header)]))) | {ROW: row}

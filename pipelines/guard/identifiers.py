@@ -128,8 +128,10 @@ VALUE_RULES: tuple[ValueRule, ...] = (
 )
 
 # Cells no rule can match, cleared in one cheap pass so the rules only see what is left: a number with
-# at most four whole digits, or a single word of letters.
-HARMLESS = r"^[+-]?\d{0,4}([.,]\d{0,3})?$|^[A-Za-z_]{1,24}$"
+# at most four whole digits, a single word of letters, one letter and at most six digits (C004211), or
+# a site-numbered code (BOS01-0042). None of these shapes is a date, a document number or an account.
+HARMLESS = (r"^[+-]?\d{0,4}([.,]\d{0,3})?$|^[A-Za-z_]{1,24}$|^[A-Za-z]\d{1,6}$"
+            r"|^[A-Za-z]{1,6}\d{1,3}[-_]\d{1,6}$")
 _NON_ASCII = r"[^\x00-\x7F]"
 
 # Column names that announce an identifier, for columns outside the contract.

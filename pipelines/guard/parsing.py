@@ -14,7 +14,7 @@ import polars as pl
 
 from pipelines.guard.identifiers import may_echo
 from pipelines.guard.result import RowFailure
-from pipelines.guard.table import ROW
+from pipelines.guard.table import MISSING_SPELLINGS, ROW
 
 TRUE = ["true", "yes", "y", "1"]
 FALSE = ["false", "no", "n", "0"]
@@ -25,39 +25,55 @@ PARSE_RULES = {
     "not_a_number": "{column} must be a number",
     "not_a_boolean": "{column} must be true/false, yes/no, y/n or 1/0",
 }
-_BAD = "\x1fbad"
 # Every letter case of every accepted spelling: a lookup is cheaper than lower-casing each cell.
 _BOOLEANS = {"".join(v): value for words, value in ((TRUE, True), (FALSE, False)) for word in words
-             for v in itertools.product(*({c.lower(), c.upper()} for c in word))}  # suffix of the helper columns that flag unparseable cells
+             for v in itertools.product(*({c.lower(), c.upper()} for c in word))}
 
 
 def parse_columns(raw: pl.DataFrame, schema, decimal_comma: bool) -> tuple[pl.DataFrame, list[RowFailure]]:
-    """Typed frame with every contract column (absent optional ones filled) and the parse failures."""
-    frame = raw.with_columns(pl.lit(None, pl.Utf8).alias(name)
+    """Typed frame with every contract column (absent optional ones filled) and the parse failures.
+    Cells arrive stripped, empty ones as null; NA, N/A and . are missing too."""
+    frame = raw.with_columns(pl.lit(None, pl.String).alias(name)
                              for name in schema.columns if name not in raw.columns)
-    out, rules = _select(frame, schema, decimal_comma, lenient=set())
+    typed, rules = _typed(frame, schema, decimal_comma, lenient=set())
+    bad = {n: _unparsed(frame[n], typed[n]) for n in rules}
     # Whole numbers spelled "3.0" or "+3" take a slower expression, only in columns that hold them.
-    lenient = {n for n, r in rules.items() if r == "not_an_integer" and out[n + _BAD].any()}
+    lenient = {n for n, r in rules.items() if r == "not_an_integer" and bad[n].any()}
     if lenient:
-        out, rules = _select(frame, schema, decimal_comma, lenient)
-    failures = _failures(out, frame, schema, rules)
-    return out.select(*schema.columns, ROW), failures
+        again, _ = _typed(frame.select(*lenient), schema, decimal_comma, lenient)
+        typed = typed.with_columns(again)
+        bad |= {n: _unparsed(frame[n], typed[n]) for n in lenient}
+    defaults = {n: c.metadata["default"] for n, c in schema.columns.items()
+                if (c.metadata or {}).get("default") is not None}
+    # Empty cells take the default; unparseable cells stay null (and are reported).
+    typed = typed.with_columns(pl.when(_missing(frame[n])).then(pl.lit(d)).otherwise(pl.col(n)).alias(n)
+                               for n, d in defaults.items())
+    failures = _failures(typed, frame, schema, rules, bad)
+    return typed.select(*schema.columns, ROW), failures
 
 
-def _select(frame: pl.DataFrame, schema, decimal_comma: bool, lenient: set[str]):
-    values, flags, rules = [], [], {}
-    for name, column in schema.columns.items():
-        text = pl.col(name)  # cells arrive stripped, missing tokens as null (table.cells)
-        parsed, rule = _parse(text, column, decimal_comma, name in lenient)
-        bad = pl.col(name).is_not_null() & parsed.is_null()
-        default = (column.metadata or {}).get("default")
-        if default is not None:  # empty cells take the default; unparseable cells stay null
-            parsed = pl.when(bad).then(None).otherwise(parsed.fill_null(pl.lit(default)))
+def _missing(text: pl.Series) -> pl.Series:
+    return text.is_null() | text.is_in(MISSING_SPELLINGS)
+
+
+def _unparsed(text: pl.Series, typed: pl.Series) -> pl.Series:
+    """Cells that hold something the parser could not read; the (rare) candidates are checked for
+    the missing tokens only when there are any."""
+    bad = text.is_not_null() & typed.is_null()
+    return bad & ~text.is_in(MISSING_SPELLINGS) if bad.any() else bad
+
+
+def _typed(frame: pl.DataFrame, schema, decimal_comma: bool, lenient: set[str]):
+    values, rules = [], {}
+    for name in frame.columns:
+        column = schema.columns.get(name)
+        if column is None:
+            continue
+        parsed, rule = _parse(pl.col(name), column, decimal_comma, name in lenient)
         values.append(parsed.alias(name))
         if rule:
-            flags.append(bad.alias(name + _BAD))
             rules[name] = rule
-    return frame.select(*values, *flags, ROW), rules
+    return frame.select(*values, *([ROW] if ROW in frame.columns else [])), rules
 
 
 def _parse(text: pl.Expr, column, decimal_comma: bool, lenient: bool) -> tuple[pl.Expr, str | None]:
@@ -73,6 +89,7 @@ def _parse(text: pl.Expr, column, decimal_comma: bool, lenient: bool) -> tuple[p
                 "not_a_number")
     if dtype == "Boolean":
         return text.replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean), "not_a_boolean"
+    text = text.replace(MISSING_SPELLINGS, None)
     if any(check.name == "isin" for check in column.checks):
         return text.str.to_lowercase(), None
     if (column.metadata or {}).get("case") == "upper":
@@ -80,15 +97,15 @@ def _parse(text: pl.Expr, column, decimal_comma: bool, lenient: bool) -> tuple[p
     return text, None
 
 
-def _failures(out: pl.DataFrame, raw: pl.DataFrame, schema, rules: dict[str, str]) -> list[RowFailure]:
+def _failures(typed: pl.DataFrame, raw: pl.DataFrame, schema, rules: dict[str, str],
+              bad: dict[str, pl.Series]) -> list[RowFailure]:
     failures = []
     for name, rule in rules.items():
-        bad = out[name + _BAD]
-        if not bad.any():
+        if not bad[name].any():
             continue
         echo = bool((schema.columns[name].metadata or {}).get("echo"))
         message = PARSE_RULES[rule].format(column=name)
-        for row, value in zip(out[ROW].filter(bad), raw[name].filter(bad)):
+        for row, value in zip(typed[ROW].filter(bad[name]), raw[name].filter(bad[name])):
             failures.append(RowFailure(row, name, rule, message,
                                        value if echo and may_echo(name, value) else None))
     return failures

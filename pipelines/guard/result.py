@@ -52,7 +52,7 @@ class GuardResult:
     row_failures: list[RowFailure] = field(default_factory=list)
     quarantined: pl.DataFrame | None = None  # raw text columns + source_row + reasons
     # Accepted rows (typed contract columns + source_row), lazily: a large upload's rows wait in
-    # Parquet spool files (kept alive by `spool`) until someone asks for them.
+    # Arrow spool files (kept alive by `spool`) until someone asks for them.
     accepted_lazy: pl.LazyFrame | None = field(default=None, repr=False)
     spool: object | None = field(default=None, repr=False)
     _accepted: pl.DataFrame | None = field(default=None, repr=False)

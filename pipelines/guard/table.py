@@ -23,7 +23,7 @@ from pipelines.guard.limits import FALLBACK_CHUNK_ROWS, MAX_CELL_CHARS, MAX_COLU
 
 ROW = "source_row"  # line number of the record in the file (header = 1), as a spreadsheet shows it
 MISSING_TOKENS = ("", "na", "n/a", ".")
-_MISSING = sorted({t for token in MISSING_TOKENS for t in (token, token.upper(), token.capitalize(),
+MISSING_SPELLINGS = sorted({t for token in MISSING_TOKENS for t in (token, token.upper(), token.capitalize(),
                                                            token.replace("a", "A"))})
 _OVERFLOW = "\x1foverflow"
 _SEP_LINE = re.compile(r"^sep=(.)\s*$")  # Excel's first line naming the delimiter
@@ -35,9 +35,10 @@ class UnreadableTable(Exception):
 
 @dataclass
 class Chunk:
-    frame: pl.DataFrame  # one String column per header column (stripped; missing tokens -> null) + ROW
+    frame: pl.DataFrame  # one String column per header column (stripped; empty -> null) + ROW
     ragged: list[tuple[int, int, list[str]]] = field(default_factory=list)  # (row, n_fields, fields)
     blank_lines: int = 0
+    ascii: bool = False  # every cell is ASCII: Unicode normalisation has nothing to do
 
 
 @dataclass
@@ -59,9 +60,9 @@ def missing_to_none(cell: str) -> str | None:
 
 
 def cells(frame: pl.DataFrame, columns: list[str], strip: bool = True) -> pl.DataFrame:
-    """Strip every cell (when any may need it) and turn the contract's missing tokens into null."""
-    return frame.with_columns(
-        (pl.col(c).str.strip_chars() if strip else pl.col(c)).replace(_MISSING, None) for c in columns)
+    """Strip every cell, when any may need it. An empty field is null; the other missing tokens
+    (NA, N/A, .) are read as missing by the parser, column by column (parsing.py)."""
+    return frame.with_columns(pl.col(c).str.strip_chars() for c in columns) if strip else frame
 
 
 # -- CSV ---------------------------------------------------------------------------------------------
@@ -131,46 +132,60 @@ def _fast_chunks(blocks: Iterator[bytes], header: list[str], delimiter: str, lin
 
 
 def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int) -> Chunk | None:
+    """One block of whole lines through polars, or None when a line is not one record."""
     width = len(header)
-    if b"\x1f" in block or b"\r" in block.replace(b"\r\n", b""):
-        return None
+    if b"\x1f" in block or block.count(b"\r") != block.count(b"\r\n"):
+        return None  # the line reader's separator in the data, or CR-only line ends
     lines = pl.read_csv(block, has_header=False, separator="\x1f", quote_char=None,
                         schema={"l": pl.String}, raise_if_empty=False)["l"]
     if lines.len() != block.count(b"\n") + (not block.endswith(b"\n")):
         return None
-    if (lines.str.len_bytes().max() or 0) > MAX_CELL_CHARS:
+    length = lines.str.len_bytes().fill_null(0)
+    if b"\r" in block:
+        length = length - lines.str.ends_with("\r").fill_null(False).cast(pl.UInt32)
+    if (length.max() or 0) > MAX_CELL_CHARS:
         _check_cell_length(lines, delimiter)
-    quoted = lines.str.count_matches('"', literal=True).fill_null(0)
-    if ((quoted % 2) == 1).any():
+    has_quotes = b'"' in block
+    quotes = lines.str.count_matches('"', literal=True).fill_null(0) if has_quotes else None
+    if quotes is not None and ((quotes % 2) == 1).any():
         return None  # a quoted field spans lines
-    has_quotes = bool(quoted.sum())
-    outside = lines.str.replace_all(r'"[^"]*"', "") if has_quotes else lines
-    n_fields = (outside.str.count_matches(re.escape(delimiter)) + 1).fill_null(0)
-    blank = lines.is_null() | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$')
     names = [f"\x1fc{i}" for i in range(width)] + [_OVERFLOW]
-    header = _unique(header)
-    frame = pl.read_csv(delimiter.encode() * width + b"\n" + block, has_header=False,
-                        separator=delimiter, quote_char='"' if has_quotes else None,
-                        schema={n: pl.String for n in names}, truncate_ragged_lines=True,
-                        raise_if_empty=False).slice(1)
+    frame = pl.read_csv(block, has_header=False, separator=delimiter,
+                        quote_char='"' if has_quotes else None, schema={n: pl.String for n in names},
+                        truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
+                        raise_if_empty=False)
     if frame.height != lines.len():
         return None
-    frame = frame.with_columns(pl.Series(ROW, range(line, line + frame.height), pl.Int64),
-                               blank.alias("\x1fblank"), n_fields.alias("\x1fn"))
-    odd = frame.filter(~pl.col("\x1fblank") & (pl.col("\x1fn") != width))
+    # A line is one record of exactly `width` fields when its length is the fields' lengths plus the
+    # delimiters between them (and the quote characters the reader removed): no counting per field.
+    fields = frame.select(pl.sum_horizontal(pl.col(n).str.len_bytes().fill_null(0) for n in names[:-1])
+                          ).to_series()
+    if quotes is not None:
+        fields = fields + quotes
+    exact = length == fields + (width - 1)
+    trailing = (length == fields + width) & frame[_OVERFLOW].is_null() & lines.str.strip_chars_end(
+        "\r").str.ends_with(delimiter) if not exact.all() else exact
+    blank = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    if b" " in block or b"\t" in block:
+        blank = blank | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$').fill_null(True)
+    odd = ~blank & ~exact & ~trailing.fill_null(False)
     ragged = []
-    for row, n in zip(odd[ROW], odd["\x1fn"]):
-        fields = _split(lines[row - line], delimiter)
-        while len(fields) > width and not fields[-1].strip():
-            fields.pop()  # trailing empty cells (spreadsheets pad rows)
-        if len(fields) != width:
-            ragged.append((row, len(fields), fields))
-    bad = pl.col(ROW).is_in([r for r, _, _ in ragged]) if ragged else pl.lit(False)
-    kept = frame.filter(~pl.col("\x1fblank") & ~bad).select(
-        *(pl.col(n).alias(h) for n, h in zip(names, header)), ROW)
-    blank_lines = int(frame["\x1fblank"].sum())
+    if odd.any():
+        for i in odd.arg_true():
+            fields_of = _split(lines[i], delimiter)
+            while len(fields_of) > width and not fields_of[-1].strip():
+                fields_of.pop()  # trailing empty cells (spreadsheets pad rows)
+            if len(fields_of) != width:
+                ragged.append((line + i, len(fields_of), fields_of))
+    frame = frame.select(*(pl.col(n).alias(h) for n, h in zip(names, _unique(header))),
+                         pl.int_range(line, line + frame.height, dtype=pl.Int64).alias(ROW))
+    drop = blank
+    if ragged:
+        drop = drop | frame[ROW].is_in([r for r, _, _ in ragged])
+    if drop.any():
+        frame = frame.filter(~drop)
     padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not block.isascii()
-    return Chunk(cells(kept, header, strip=padded), ragged, blank_lines)
+    return Chunk(cells(frame, _unique(header), strip=padded), ragged, int(blank.sum()), block.isascii())
 
 
 def _unique(header: list[str]) -> list[str]:
