@@ -18,7 +18,7 @@ import polars as pl
 
 from pipelines.guard import identifiers
 from pipelines.guard.accounting import Ledger, check_identity
-from pipelines.guard.decoding import UnreadableFile, open_upload, text_source
+from pipelines.guard.decoding import UnreadableFile, WrongEncoding, open_upload, text_source
 from pipelines.guard.dialect import sniff_delimiter
 from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
@@ -28,7 +28,7 @@ from pipelines.guard.validation import contract_failures
 from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
 
 REASONS = "reasons"
-CONTRACT_ROWS = 500_000  # typed rows held for one pandera call before they are checked and spooled
+CONTRACT_ROWS = 250_000  # typed rows held for one pandera call before they are checked and spooled
 
 
 @dataclass(frozen=True)
@@ -83,16 +83,31 @@ def check_uploads(uploads: list[Upload], roster: set[str] | None = None) -> list
 
 
 def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, _Pending | None]:
+    try:
+        return _checked(upload, roster, windows_1252=False)
+    except WrongEncoding as exc:
+        if not exc.retry:
+            raise
+    # Not UTF-8 somewhere in the file: the contract's other encoding without a BOM, from the start.
+    return _checked(upload, roster, windows_1252=True)
+
+
+def _checked(upload: Upload, roster: set[str] | None,
+             windows_1252: bool) -> tuple[GuardResult, _Pending | None]:
     result = GuardResult(kind=upload.kind, site=upload.site)
     name = upload.filename.lower()
     if not name.endswith(ACCEPTED_SUFFIXES):
         return result.reject("unsupported_file_type", None,
                              f"{PurePath(upload.filename).name}: send .csv, .csv.gz or .xlsx"), None
     try:
-        table = _open_table(result, upload, name)
+        table = _open_table(result, upload, name, windows_1252)
         if table is None:
             return result.reject("empty_file", None, "the file is empty"), None
         return _read_all(result, table, upload, roster)
+    except WrongEncoding as exc:
+        if exc.retry:
+            raise
+        return _rejected(result).reject("unreadable_file", None, str(exc)), None
     except (UnreadableFile, UnreadableTable) as exc:
         return _rejected(result).reject("unreadable_file", None, str(exc)), None
     except LimitExceeded as exc:
@@ -105,7 +120,7 @@ def _rejected(result: GuardResult) -> GuardResult:
     return result
 
 
-def _open_table(result: GuardResult, upload: Upload, name: str) -> Table | None:
+def _open_table(result: GuardResult, upload: Upload, name: str, windows_1252: bool) -> Table | None:
     if name.endswith(".xlsx"):
         data = upload.data if isinstance(upload.data, bytes) else upload.data.read_bytes()
         try:
@@ -125,7 +140,7 @@ def _open_table(result: GuardResult, upload: Upload, name: str) -> Table | None:
             result.reject("extra_sheets", None,
                           f"the workbook has {len(workbook.other_sheets) + 1} sheets with data")
         return workbook.table
-    source = text_source(open_upload(upload.data, upload.filename))
+    source = text_source(open_upload(upload.data, upload.filename), windows_1252)
     result.encoding = source.encoding
     table = read_csv(source, sniff_delimiter)
     if table is not None:
@@ -283,7 +298,7 @@ def _finish(pending: _Pending) -> None:
     result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
     bad_rows = {f.row for f in failures}
     out = sorted(bad_rows | dropped)
-    parts = [pl.scan_ipc(p, memory_map=True) if isinstance(p, Path) else p.lazy() for p in pending.parts]
+    parts = [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in pending.parts]
     accepted = pl.concat(parts) if parts else None
     result.accepted_lazy = accepted.filter(~pl.col(ROW).is_in(out)) if accepted is not None else None
     result.spool = pending.spool
