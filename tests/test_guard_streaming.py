@@ -9,9 +9,7 @@ import sys
 
 import pytest
 
-import pipelines.guard.check as check
 import pipelines.guard.decoding as decoding
-import pipelines.guard.limits as limits
 from pipelines.guard import check_upload
 from tests.factories import intake_row, to_csv
 
@@ -32,15 +30,13 @@ def _outcome(data: bytes, name: str = "intake.csv") -> tuple[dict, list]:
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    monkeypatch.setattr(decoding, "BLOCK_BYTES", 300)   # about two rows per block
-    monkeypatch.setattr(check, "CONTRACT_ROWS", 4)      # pandera every few rows, accepted rows spooled
+    monkeypatch.setattr(decoding, "BLOCK_BYTES", 300)   # two rows per chunk: pandera per chunk, spooled
 
 
 def test_small_blocks_and_spooling_give_the_outcome_of_one_block(small_blocks, monkeypatch):
     data = to_csv(_rows(), "intake")
     chunked = _outcome(data)
     monkeypatch.setattr(decoding, "BLOCK_BYTES", 2**24)
-    monkeypatch.setattr(check, "CONTRACT_ROWS", 10**6)
     whole = _outcome(data)
     assert chunked == whole
     report = whole[0]

@@ -1,9 +1,9 @@
 """The guard's algorithm: one pass over an upload's chunks, then the contract and the accounting.
 
-Per chunk: count, normalise Unicode, scan for identifiers, check the site, parse the contract's types,
-and hash each row for duplicates. Typed rows wait for pandera in memory up to CONTRACT_ROWS, so a
-batch of small files still costs one pandera call per kind; a large file is checked and spooled to
-Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact and conflicting
+Per chunk: count, normalise Unicode, parse the contract's types, scan for identifiers, check the site,
+and hash each row for duplicates. A chunk's typed rows wait for pandera until the next chunk comes,
+so a batch of small files still costs one pandera call per kind, and a large file is checked and
+spooled to Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact and conflicting
 duplicates and the accounting identity is enforced.
 """
 
@@ -28,7 +28,6 @@ from pipelines.guard.validation import contract_failures
 from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
 
 REASONS = "reasons"
-CONTRACT_ROWS = 250_000  # typed rows held for one pandera call before they are checked and spooled
 
 
 @dataclass(frozen=True)
@@ -46,17 +45,14 @@ class _Pending:
     result: GuardResult
     header: list[str]
     ledger: Ledger
-    waiting: list[pl.DataFrame] = field(default_factory=list)  # typed rows before the contract
-    waiting_raw: list[pl.DataFrame] = field(default_factory=list)  # the same rows as text
+    waiting: pl.DataFrame | None = None  # typed rows of the last chunk, before the contract
+    waiting_raw: pl.DataFrame | None = None  # the same rows as text
+    waiting_failed: set[int] = field(default_factory=set)  # of those, rows that failed to parse
     failures: list[RowFailure] = field(default_factory=list)
     bad_raw: list[pl.DataFrame] = field(default_factory=list)  # text of rows that broke a rule
     parts: list[pl.DataFrame | Path] = field(default_factory=list)  # typed rows without failures
     ragged: list[tuple[int, int, list[str]]] = field(default_factory=list)
     spool: tempfile.TemporaryDirectory | None = None
-
-    @property
-    def waiting_rows(self) -> int:
-        return sum(f.height for f in self.waiting)
 
 
 def check_upload(data: bytes | Path, filename: str, kind: str, site: str,
@@ -248,30 +244,34 @@ def _column_label(i: int, name: str) -> tuple[str, bool]:
 
 
 def _keep(pending: _Pending, frame: pl.DataFrame, parsed, ragged, kind: str) -> None:
+    """Hold the chunk's typed rows for the contract. A chunk waits only until the next one arrives:
+    a small upload's single chunk is checked with the rest of its batch, a large upload's chunks one
+    by one, so memory holds at most one chunk of it."""
     typed, failures = parsed
+    if pending.waiting is not None:
+        _run_contract([pending], kind)
     pending.ledger.add(typed)
     pending.failures += failures
     pending.ragged += ragged
-    pending.waiting.append(typed)
-    pending.waiting_raw.append(frame)
-    if pending.waiting_rows >= CONTRACT_ROWS:
-        _run_contract([pending], kind)
+    pending.waiting, pending.waiting_raw = typed, frame
+    pending.waiting_failed = {f.row for f in failures}
 
 
 def _run_contract(group: list[_Pending], kind: str) -> None:
-    """pandera over every waiting row of the group; rows that pass are kept (spooled when large),
-    the text of rows that fail is kept for the quarantine."""
-    group = [p for p in group if p.waiting]
-    frames = [pl.concat(p.waiting) for p in group]
-    for pending, typed, failures in zip(group, frames, contract_failures(frames, MODELS[kind])):
+    """pandera over the waiting rows of the group; rows that pass are kept (spooled after the first
+    chunk of a large upload), the text of rows that fail is kept for the quarantine."""
+    group = [p for p in group if p.waiting is not None]
+    for pending, failures in zip(group, contract_failures([p.waiting for p in group], MODELS[kind])):
         parsed = {(f.row, f.column) for f in pending.failures}
-        pending.failures += [f for f in failures if (f.row, f.column) not in parsed]
-        failing = sorted({f.row for f in pending.failures})
-        raw = pl.concat(pending.waiting_raw)
-        pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
-        good = typed.filter(~pl.col(ROW).is_in(failing))
-        pending.parts.append(_spool(pending, good) if typed.height >= CONTRACT_ROWS else good)
-        pending.waiting, pending.waiting_raw = [], []
+        fresh = [f for f in failures if (f.row, f.column) not in parsed]
+        pending.failures += fresh
+        failing = sorted(pending.waiting_failed | {f.row for f in fresh})
+        typed, raw = pending.waiting, pending.waiting_raw
+        if failing:
+            pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
+            typed = typed.filter(~pl.col(ROW).is_in(failing))
+        pending.parts.append(_spool(pending, typed) if pending.parts else typed)
+        pending.waiting = pending.waiting_raw = None
 
 
 def _spool(pending: _Pending, frame: pl.DataFrame) -> Path:
