@@ -9,7 +9,7 @@ import polars as pl
 
 from schemas.contract import MODELS, TIMEPOINTS, ordered_columns
 
-BYTES_PER_ROW = 81  # of the file below, to turn a size target into a row count
+BYTES_PER_ROW = 79  # of the file below, to turn a size target into a row count
 
 
 def followup_file(path: Path, rows: int, seed: int = 1) -> Path:
@@ -22,8 +22,8 @@ def followup_file(path: Path, rows: int, seed: int = 1) -> Path:
         column = schema.columns[name]
         if name == "site_id":
             values = pl.Series(name, ["BOS01"], pl.String).extend_constant("BOS01", rows - 1)
-        elif name == "client_id":
-            values = pl.Series(name, clients).cast(pl.String).str.zfill(6).str.replace(r"^", "P")
+        elif name == "client_id":  # site-numbered pseudonyms, one of the styles clinics use
+            values = pl.Series(name, clients).cast(pl.String).str.zfill(6).str.replace(r"^", "BOS01-")
         elif name == "timepoint":
             values = pl.Series(name, np.array(TIMEPOINTS)[np.arange(rows) % len(TIMEPOINTS)])
         elif str(column.dtype) == "Boolean":

@@ -194,8 +194,9 @@ def _scan(frame: pl.DataFrame, ragged, text_columns: set[str],
 
 
 def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
-    """Cells the parser read as a number of at most four digits, a boolean or an allowed value of
-    an enum: no identifier rule can match them, so the scan skips them."""
+    """Cells the parser read as a whole number below 10,000, a boolean or an allowed value of an
+    enum: no identifier rule can match them, so the scan skips them. (A number below 10,000 written
+    with many leading zeros is cleared too: no SSN, phone or ZIP code is all leading zeros.)"""
     if parsed is None:
         return {}
     typed, out = parsed[0], {}
@@ -206,7 +207,7 @@ def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
         dtype, ok = str(column.dtype), typed[name].is_not_null()
         allowed = [c.statistics["allowed_values"] for c in column.checks if c.name == "isin"]
         if dtype.startswith("Int"):
-            out[name] = ok & (frame[name].str.len_bytes() <= 4)
+            out[name] = ok & typed[name].is_between(-9_999, 9_999)
         elif dtype == "Boolean":
             out[name] = ok
         elif allowed:
