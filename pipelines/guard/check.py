@@ -3,8 +3,8 @@
 Per chunk: count, normalise Unicode, parse the contract's types, scan for identifiers, check the site,
 and hash each row for duplicates. A chunk's typed rows wait for pandera until the next chunk comes,
 so a batch of small files still costs one pandera call per kind, and a large file is checked and
-spooled to Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact and conflicting
-duplicates and the accounting identity is enforced.
+spooled to Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact
+and conflicting duplicates and the accounting identity is enforced.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from pipelines.guard.dialect import sniff_delimiter
 from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
-from pipelines.guard.table import MISSING_SPELLINGS, ROW, Chunk, Table, UnreadableTable, missing_to_none, read_csv, read_xlsx
+from pipelines.guard.table import (MISSING_SPELLINGS, ROW, Table, UnreadableTable, missing_to_none, read_csv,
+                                   read_xlsx)
 from pipelines.guard.validation import contract_failures
 from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
 
@@ -299,8 +300,7 @@ def _finish(pending: _Pending) -> None:
     result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
     bad_rows = {f.row for f in failures}
     out = sorted(bad_rows | dropped)
-    parts = [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in pending.parts]
-    accepted = pl.concat(parts) if parts else None
+    accepted = pl.concat(_parts(pending)) if pending.parts else None
     result.accepted_lazy = accepted.filter(~pl.col(ROW).is_in(out)) if accepted is not None else None
     result.spool = pending.spool
     result.rows_accepted = (result.accepted_lazy.select(pl.len()).collect().item()
@@ -312,6 +312,10 @@ def _finish(pending: _Pending) -> None:
                    result.rows_deduplicated)
 
 
+def _parts(pending: _Pending) -> list[pl.LazyFrame]:
+    return [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in pending.parts]
+
+
 def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Series,
                       failures: list[RowFailure]) -> pl.DataFrame:
     """Quarantined rows as the clinic sent them (text), with every reason. A conflicting duplicate
@@ -319,12 +323,11 @@ def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Ser
     reasons: dict[int, list[str]] = {}
     for f in failures:
         reasons.setdefault(f.row, []).append(f"{f.column or 'row'}: {f.rule}")
-    header = [c for c in pending.header]
+    header = pending.header
     schema = {c: pl.String for c in header} | {ROW: pl.Int64}
     frames = [f.select(header + [ROW]) for f in pending.bad_raw if f.height]
-    typed = [pl.concat([p if isinstance(p, pl.DataFrame) else pl.read_ipc(p)
-                        for p in pending.parts]).filter(pl.col(ROW).is_in(conflicting.to_list()))
-             .select(*(pl.col(c).cast(pl.String) for c in header), ROW)] if len(conflicting) else []
+    typed = [pl.concat(_parts(pending)).filter(pl.col(ROW).is_in(conflicting.to_list()))
+             .select(*(pl.col(c).cast(pl.String) for c in header), ROW).collect()] if len(conflicting) else []
     spill = [pl.DataFrame([dict(zip(header, map(missing_to_none, fields[:len(header)]))) | {ROW: row}
                            for row, _, fields in pending.ragged], schema=schema)] if pending.ragged else []
     rows = pl.concat([pl.DataFrame(schema=schema), *frames, *typed, *spill], how="diagonal_relaxed")
