@@ -139,10 +139,14 @@ def _open_table(result: GuardResult, upload: Upload, name: str, windows_1252: bo
         return workbook.table
     source = text_source(open_upload(upload.data, upload.filename), windows_1252)
     result.encoding = source.encoding
-    table = read_csv(source, sniff_delimiter)
+    table = read_csv(source, sniff_delimiter, _integer_columns(upload.kind))
     if table is not None:
         result.delimiter = table.delimiter
     return table
+
+
+def _integer_columns(kind: str) -> frozenset[str]:
+    return frozenset(n for n, c in MODELS[kind].to_schema().columns.items() if str(c.dtype).startswith("Int"))
 
 
 def _read_all(result: GuardResult, table: Table, upload: Upload,
@@ -184,8 +188,9 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
 
 def _scan(frame: pl.DataFrame, ragged, text_columns: set[str],
           cleared: dict[str, pl.Series]) -> set[IdentifierFinding]:
-    found = (identifiers.scan_values(frame.drop(ROW), text_columns, cleared)
-             | identifiers.scan_special_columns(frame))
+    # A column read as integers was written plainly, so its text is the number's: spell it again.
+    text = frame.drop(ROW).with_columns(pl.col(pl.Int64).cast(pl.String))
+    found = identifiers.scan_values(text, text_columns, cleared) | identifiers.scan_special_columns(frame)
     if ragged:  # ragged rows are quarantined, but their cells are scanned all the same
         width = max(n for _, n, _ in ragged)
         spill = pl.DataFrame([f + [""] * (width - len(f)) for _, _, f in ragged], orient="row",
@@ -325,7 +330,7 @@ def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Ser
         reasons.setdefault(f.row, []).append(f"{f.column or 'row'}: {f.rule}")
     header = pending.header
     schema = {c: pl.String for c in header} | {ROW: pl.Int64}
-    frames = [f.select(header + [ROW]) for f in pending.bad_raw if f.height]
+    frames = [f.select(*(pl.col(c).cast(pl.String) for c in header), ROW) for f in pending.bad_raw if f.height]
     typed = [pl.concat(_parts(pending)).filter(pl.col(ROW).is_in(conflicting.to_list()))
              .select(*(pl.col(c).cast(pl.String) for c in header), ROW).collect()] if len(conflicting) else []
     spill = [pl.DataFrame([dict(zip(header, map(missing_to_none, fields[:len(header)]))) | {ROW: row}

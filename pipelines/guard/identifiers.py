@@ -235,8 +235,9 @@ def scan_special_columns(frame: pl.DataFrame) -> set[IdentifierFinding]:
         if zip3.is_in(sorted(RESTRICTED_ZIP3 - {ZIP3_MASK})).any():
             findings.add(IdentifierFinding("zip3", "restricted_zip3"))
     if "age_years" in frame.columns:
-        ages = frame["age_years"].str.strip_chars().str.replace(",", ".", literal=True).cast(
-            pl.Float64, strict=False)
+        ages = frame["age_years"]
+        if ages.dtype == pl.String:
+            ages = ages.str.strip_chars().str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
         if (ages > AGE_TOP_CODE).any():
             findings.add(IdentifierFinding("age_years", "age_over_90"))
     return findings

@@ -53,7 +53,7 @@ def parse_columns(raw: pl.DataFrame, schema, decimal_comma: bool) -> tuple[pl.Da
 
 
 def _missing(text: pl.Series) -> pl.Series:
-    return text.is_null() | text.is_in(MISSING_SPELLINGS)
+    return text.is_null() | text.is_in(MISSING_SPELLINGS) if text.dtype == pl.String else text.is_null()
 
 
 def _unparsed(text: pl.Series, typed: pl.Series) -> pl.Series:
@@ -68,6 +68,9 @@ def _typed(frame: pl.DataFrame, schema, decimal_comma: bool, lenient: set[str]):
     for name in frame.columns:
         column = schema.columns.get(name)
         if column is None:
+            continue
+        if frame.schema[name] == pl.Int64:  # read as integers already (table._fast_chunk)
+            values.append(pl.col(name))
             continue
         parsed, rule = _parse(pl.col(name), column, decimal_comma, name in lenient)
         values.append(parsed.alias(name))
