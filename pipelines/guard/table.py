@@ -219,10 +219,15 @@ def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Se
 
 
 def _digits(value: pl.Expr) -> pl.Expr:
-    """Characters of an integer written plainly; 0 for a null (an empty field)."""
+    """Characters of an integer written plainly; 0 for a null (an empty field). log10 can be one
+    off at powers of ten (2.9999999999999996 for 1000), so the estimate is corrected both ways;
+    beyond 2**53 a float is not exact, and -1 sends the block to the text path."""
     magnitude = value.abs().cast(pl.Float64)
-    digits = pl.when(value == 0).then(1).otherwise(magnitude.log10().floor() + 1)
-    return (digits + (value < 0).cast(pl.Float64)).fill_null(0).cast(pl.Int64)
+    guess = magnitude.clip(lower_bound=1).log10().floor() + 1
+    digits = (guess + (magnitude >= pl.lit(10.0).pow(guess)).cast(pl.Float64)
+              - (magnitude < pl.lit(10.0).pow(guess - 1)).cast(pl.Float64)).clip(lower_bound=1)
+    digits = pl.when(magnitude >= 2.0**53).then(-1.0).otherwise(digits + (value < 0).cast(pl.Float64))
+    return digits.fill_null(0).cast(pl.Int64)
 
 
 def _unique(header: list[str]) -> list[str]:
