@@ -87,3 +87,16 @@ def test_integers_read_as_integers_give_the_outcome_of_reading_text(monkeypatch)
         if typed.accepted is not None:
             assert typed.accepted.equals(text.accepted)
     assert {f["rule"] for f in typed.to_dict()["failures"]} == set()  # the plain file: all accepted
+
+
+def test_a_clean_chunk_skips_pandera_but_every_broken_rule_still_reaches_it():
+    from tests.factories import followup_row
+
+    rows = [followup_row(client_id="C0001"), followup_row(client_id="C0002", phq9_1="4"),
+            followup_row(client_id="C0003", timepoint="2m"), followup_row(client_id="C0004", episode="0"),
+            followup_row(client_id="C0005", site_id=""), followup_row(client_id="x!")]
+    report = check_upload(to_csv(rows, "followup"), "followup.csv", "followup", "BOS01").to_dict()
+    assert {(f["rule"], f["column"]): f["count"] for f in report["failures"]} == {
+        ("out_of_range", "phq9_1"): 1, ("not_allowed_value", "timepoint"): 1,
+        ("out_of_range", "episode"): 1, ("missing_value", "site_id"): 1, ("bad_format", "client_id"): 1}
+    assert (report["rows_accepted"], report["rows_quarantined"]) == (1, 5)

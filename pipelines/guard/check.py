@@ -188,9 +188,8 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
 
 def _scan(frame: pl.DataFrame, ragged, text_columns: set[str],
           cleared: dict[str, pl.Series]) -> set[IdentifierFinding]:
-    # A column read as integers was written plainly, so its text is the number's: spell it again.
-    text = frame.drop(ROW).with_columns(pl.col(pl.Int64).cast(pl.String))
-    found = identifiers.scan_values(text, text_columns, cleared) | identifiers.scan_special_columns(frame)
+    found = (identifiers.scan_values(frame.drop(ROW), text_columns, cleared)
+             | identifiers.scan_special_columns(frame))
     if ragged:  # ragged rows are quarantined, but their cells are scanned all the same
         width = max(n for _, n, _ in ragged)
         spill = pl.DataFrame([f + [""] * (width - len(f)) for _, _, f in ragged], orient="row",
@@ -205,20 +204,20 @@ def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
     with many leading zeros is cleared too: no SSN, phone or ZIP code is all leading zeros.)"""
     if parsed is None:
         return {}
-    typed, out = parsed[0], {}
+    typed, masks = parsed[0], []
     for name in frame.columns:
         column = schema.columns.get(name)
         if column is None:
             continue
-        dtype, ok = str(column.dtype), typed[name].is_not_null()
+        dtype, value = str(column.dtype), pl.col(name)
         allowed = [c.statistics["allowed_values"] for c in column.checks if c.name == "isin"]
         if dtype.startswith("Int"):
-            out[name] = ok & typed[name].is_between(-9_999, 9_999)
+            masks.append(value.is_between(-9_999, 9_999).fill_null(False).alias(name))
         elif dtype == "Boolean":
-            out[name] = ok
+            masks.append(value.is_not_null().alias(name))
         elif allowed:
-            out[name] = typed[name].is_in(allowed[0])
-    return out
+            masks.append(value.is_in(allowed[0]).fill_null(False).alias(name))
+    return typed.select(masks).to_dict() if masks else {}
 
 
 def _check_header(result: GuardResult, header: list[str], schema) -> None:

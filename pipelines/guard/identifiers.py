@@ -200,14 +200,15 @@ def scan_values(frame: pl.DataFrame, text_columns: set[str],
     file the rules then see a few hundred values, not every cell."""
     found = set()
     for column, dtype in frame.schema.items():
-        if dtype != pl.String:
+        if dtype not in (pl.String, pl.Int64):
             continue
         values = frame[column]
         if cleared and column in cleared:
             if cleared[column].all():
                 continue
             values = values.filter(~cleared[column])
-        values = values.drop_nulls().unique()
+        # A column read as integers was written plainly: its text is the number's own spelling.
+        values = values.drop_nulls().unique().cast(pl.String)
         values = values.filter(~values.str.contains(HARMLESS))
         if values.is_empty():
             continue

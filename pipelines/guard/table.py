@@ -147,7 +147,7 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     written the plain way ("41", not "41.0", "+41" or "NA"), the block needs no text for them and no
     parsing; otherwise the block is read again with every cell as text."""
     width = len(header)
-    if b"\x1f" in block or block.count(b"\r") != block.count(b"\r\n"):
+    if b"\x1f" in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
         return None  # the line reader's separator in the data, or CR-only line ends
     lines = pl.read_csv(block, has_header=False, separator="\x1f", quote_char=None,
                         schema={"l": pl.String}, raise_if_empty=False)["l"]
@@ -219,15 +219,13 @@ def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Se
 
 
 def _digits(value: pl.Expr) -> pl.Expr:
-    """Characters of an integer written plainly; 0 for a null (an empty field). log10 can be one
-    off at powers of ten (2.9999999999999996 for 1000), so the estimate is corrected both ways;
-    beyond 2**53 a float is not exact, and -1 sends the block to the text path."""
-    magnitude = value.abs().cast(pl.Float64)
-    guess = magnitude.clip(lower_bound=1).log10().floor() + 1
-    digits = (guess + (magnitude >= pl.lit(10.0).pow(guess)).cast(pl.Float64)
-              - (magnitude < pl.lit(10.0).pow(guess - 1)).cast(pl.Float64)).clip(lower_bound=1)
-    digits = pl.when(magnitude >= 2.0**53).then(-1.0).otherwise(digits + (value < 0).cast(pl.Float64))
-    return digits.fill_null(0).cast(pl.Int64)
+    """Characters of an integer written plainly, for the contract's integers (all below 10,000);
+    0 for a null (an empty field). A larger value breaks the contract anyway: -100 makes its line
+    fail the length test, so the block is read again as text and judged there."""
+    magnitude = value.abs()
+    digits = 1 + (magnitude >= 10).cast(pl.Int64) + (magnitude >= 100).cast(pl.Int64) + (
+        magnitude >= 1000).cast(pl.Int64) + (value < 0).cast(pl.Int64)
+    return pl.when(magnitude >= 10_000).then(-100).otherwise(digits).fill_null(0)
 
 
 def _unique(header: list[str]) -> list[str]:
