@@ -157,7 +157,8 @@ def cmd_bench(args) -> int:
     figures = guard.run(args.rows or guard.DEFAULT_ROWS, args.out, say)
     table = Table("measure", "value")
     for key in ("rows", "file_bytes", "guard_seconds", "duckdb_read_csv_seconds", "pandas_pandera_seconds",
-                "guard_ratio", "speedup_vs_pandas_pandera", "guard_peak_rss_mb", "written_to"):
+                "guard_ratio", "speedup_vs_pandas_pandera", "guard_cpu_ratio", "guard_peak_rss_mb",
+                "written_to"):
         table.add_row(key, str(figures[key]))
     out.print(table)
     return EXIT_OK
