@@ -329,7 +329,8 @@ def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Ser
         reasons.setdefault(f.row, []).append(f"{f.column or 'row'}: {f.rule}")
     header = pending.header
     schema = {c: pl.String for c in header} | {ROW: pl.Int64}
-    frames = [f.select(*(pl.col(c).cast(pl.String) for c in header), ROW) for f in pending.bad_raw if f.height]
+    frames = [f.select(*(pl.col(c).cast(pl.String) for c in header), ROW)
+              for f in pending.bad_raw if f.height]
     typed = [pl.concat(_parts(pending)).filter(pl.col(ROW).is_in(conflicting.to_list()))
              .select(*(pl.col(c).cast(pl.String) for c in header), ROW).collect()] if len(conflicting) else []
     spill = [pl.DataFrame([dict(zip(header, map(missing_to_none, fields[:len(header)]))) | {ROW: row}

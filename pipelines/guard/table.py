@@ -163,7 +163,8 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     if quotes is not None and ((quotes % 2) == 1).any():
         return None  # a quoted field spans lines
     padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not block.isascii()
-    typed = set() if padded or len(set(header)) < width else {i for i, h in enumerate(header) if h in integers}
+    plain = not padded and len(set(header)) == width
+    typed = {i for i, h in enumerate(header) if h in integers} if plain else set()
     read = _read_block(block, lines, length, quotes, width, delimiter, typed)
     if read is not None and typed and read[2].any():
         read = _read_block(block, lines, length, quotes, width, delimiter, set())

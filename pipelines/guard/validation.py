@@ -44,8 +44,9 @@ def _may_fail(frame: pl.DataFrame, schema) -> bool:
 def _violation(name: str, stats: dict, value: pl.Expr) -> pl.Expr | None:
     """Where a value breaks one of pandera's built-in column checks (nulls are the nullable rule's)."""
     if name == "in_range":
-        low = value.ge(stats["min_value"]) if stats.get("include_min", True) else value.gt(stats["min_value"])
-        high = value.le(stats["max_value"]) if stats.get("include_max", True) else value.lt(stats["max_value"])
+        low, high = stats["min_value"], stats["max_value"]
+        low = value.ge(low) if stats.get("include_min", True) else value.gt(low)
+        high = value.le(high) if stats.get("include_max", True) else value.lt(high)
         return ~(low & high)
     bounds = {"greater_than_or_equal_to": value.lt, "greater_than": value.le,
               "less_than_or_equal_to": value.gt, "less_than": value.ge}
