@@ -11,7 +11,6 @@ fields apart, and the count of blank lines.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -133,7 +132,7 @@ def _fast_chunks(blocks: Iterator[bytes], header: list[str], delimiter: str, lin
     for block in blocks:
         chunk = _fast_chunk(block, header, delimiter, line, integers)
         if chunk is None:  # this block needs the slow path; so does the rest of the file
-            yield from _slow_chunks(_records(_chain(block, blocks), delimiter), header, line)
+            yield from slow_chunks(_records(_chain(block, blocks), delimiter), header, line)
             return
         yield chunk
         line += chunk.frame.height + len(chunk.ragged) + chunk.blank_lines
@@ -280,11 +279,11 @@ def _slow_table(blocks: Iterator[bytes], delimiter: str) -> Table | None:
     for consumed, record in records:
         if any(cell.strip() for cell in record):
             header = header_of(record)
-            return Table(header, delimiter, _slow_chunks(records, header, 1, relative=False))
+            return Table(header, delimiter, slow_chunks(records, header, 1, relative=False))
     return None
 
 
-def _slow_chunks(records: Iterable[tuple[int, list[str]]], header: list[str], line: int,
+def slow_chunks(records: Iterable[tuple[int, list[str]]], header: list[str], line: int,
                  relative: bool = True) -> Iterator[Chunk]:
     """Chunks from csv records; `consumed` counts from `line` when relative, from line 1 otherwise."""
     width = len(header)
@@ -313,56 +312,3 @@ def _chunk(header: list[str], kept: list[list[str]], rows: list[int], ragged, bl
                          schema={**{f"\x1fc{i}": pl.String for i in range(len(header))}, ROW: pl.Int64})
     frame = frame.rename({f"\x1fc{i}": h for i, h in enumerate(_unique(header))})
     return Chunk(cells(frame, [c for c in frame.columns if c != ROW]), ragged, blank)
-
-
-# -- workbooks ---------------------------------------------------------------------------------------
-
-@dataclass
-class Workbook:
-    table: Table | None
-    other_sheets: list[pl.DataFrame]  # every other sheet that holds a value, as text cells
-
-
-def read_xlsx(data: bytes) -> Workbook:
-    """Every sheet read for what it holds, hidden or not, with or without the optional <dimension>
-    element (read-only openpyxl trusts it unless told to reset it). The first sheet with data is the
-    table, with the spreadsheet's own row numbers; numbers keep their spelling (3 -> "3"); a date cell
-    becomes ISO text so that the identifier scan sees it for what it is."""
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    sheets = []
-    try:
-        for sheet in workbook.worksheets:
-            sheet.reset_dimensions()
-            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            if any(cell for row in rows for cell in row):
-                sheets.append(rows)
-    finally:
-        workbook.close()
-    if not sheets:
-        return Workbook(None, [])
-    others = [_sheet_frame(rows) for rows in sheets[1:]]
-    records = ((i, row) for i, row in enumerate(sheets[0]))
-    for i, row in records:
-        if any(cell.strip() for cell in row):
-            header = header_of(row)
-            padded = ((j, r + [""] * (len(header) - len(r))) for j, r in records)
-            return Workbook(Table(header, None, _slow_chunks(padded, header, 1, relative=False)), others)
-    return Workbook(None, others)
-
-
-def _sheet_frame(rows: list[list[str]]) -> pl.DataFrame:
-    width = max(len(r) for r in rows)
-    return pl.DataFrame([r + [""] * (width - len(r)) for r in rows], orient="row",
-                        schema={f"column {i + 1}": pl.String for i in range(width)})
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
