@@ -24,8 +24,8 @@ from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
 from pipelines.guard.table import MISSING_SPELLINGS, ROW, Table, UnreadableTable, missing_to_none, read_csv
-from pipelines.guard.workbook import read_xlsx
 from pipelines.guard.validation import contract_failures
+from pipelines.guard.workbook import read_xlsx
 from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
 
 REASONS = "reasons"
