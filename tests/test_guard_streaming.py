@@ -8,7 +8,10 @@ import subprocess
 import sys
 import threading
 
+import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pipelines.guard.decoding as decoding
 from pipelines.guard import check_upload
@@ -130,3 +133,14 @@ def test_a_caller_that_stops_early_leaves_no_reader_behind():
     ahead.close()
     assert not [t for t in threading.enumerate() if t.name == "guard-read-ahead"]
     assert len(produced) <= 3  # the one taken, the one waiting, the one offered when it stopped
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-20_000, 20_000), st.sampled_from(
+    [0, 9, 10, 99, 100, 999, 1000, 9999, 10_000, -1, -10, -100, -1000, -9999])), min_size=1, max_size=30))
+def test_the_length_test_counts_an_integers_characters_from_the_blocks_range(values):
+    from pipelines.guard.table import _digits, _ranges
+
+    frame = pl.DataFrame({"n": values}, schema={"n": pl.Int64})
+    counted = frame.select(_digits(pl.col("n"), *_ranges(frame, ["n"])["n"])).to_series().to_list()
+    # A plain spelling's length; 0 for an empty field; far negative for what the contract cannot hold.
+    assert counted == [0 if v is None else -100 if abs(v) >= 10_000 else len(str(v)) for v in values]
