@@ -8,7 +8,9 @@ clinic's data dictionary and the quarantine all come from one place.
 Field metadata used by the guard:
   optional  the column may be left out of the file (it is then filled with `default`, or missing)
   default   value used when the column is absent or a cell is empty
-  echo      the offending value may be shown back to the clinic (never true for identifier columns)
+  echo      the offending value may be shown back to the clinic (never true for identifier columns),
+            unless an identifier rule could match it
+  case      "upper": the clinic's spelling is upper-cased before the check (ICD-10 codes)
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import polars as pl
 
 CONTRACT_VERSION = "1.0.0"
 KINDS = ("intake", "alliance", "followup", "withdrawals")
+# File types a clinic may upload (SPEC 3); anything else is rejected unread.
+ACCEPTED_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
 
 MEDICINES = ["ketamine", "esketamine", "psilocybin", "mdma", "lsd", "other"]
 ROUTES = ["iv", "im", "intranasal", "sublingual", "oral"]
@@ -33,6 +37,8 @@ RESTRICTED_ZIP3 = {
     "036", "059", "063", "102", "203", "556", "692", "790", "821",
     "823", "830", "831", "878", "879", "884", "890", "893",
 }
+ZIP3_MASK = "000"  # what a restricted ZIP3 is sent as
+AGE_TOP_CODE = 90  # ages above 89 are sent as 90 (Safe Harbor); a larger age is an identifier
 
 SITE_ID_PATTERN = r"^[A-Z][A-Z0-9]{2,9}$"
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{3,31}$"
@@ -123,13 +129,13 @@ class Intake(EpisodeKey, SymptomScores):
     intake_year: int = pa.Field(ge=FIRST_INTAKE_YEAR, metadata={"echo": True},
                                 description="Calendar year of intake (the only calendar field), "
                                             f"{FIRST_INTAKE_YEAR} to the current year.")
-    age_years: int = pa.Field(in_range={"min_value": 18, "max_value": 90}, metadata={"echo": True},
+    age_years: int = pa.Field(in_range={"min_value": 18, "max_value": AGE_TOP_CODE}, metadata={"echo": True},
                               description="Age at intake in whole years; 90 means 90 or older.")
     sex: str = pa.Field(isin=SEXES, metadata={"echo": True}, description="Sex recorded at intake.")
     zip3: str = pa.Field(nullable=True, str_matches=r"^[0-9]{3}$",
                          description="First three ZIP digits; restricted ZIP3s are sent as 000.",
                          **_optional())
-    primary_diagnosis: str = pa.Field(str_matches=ICD10_PATTERN, metadata={"echo": True},
+    primary_diagnosis: str = pa.Field(str_matches=ICD10_PATTERN, metadata={"echo": True, "case": "upper"},
                                       description="Primary diagnosis as an ICD-10 code, e.g. F33.1.")
     medicine: str = pa.Field(isin=MEDICINES, metadata={"echo": True},
                              description="Medicine of the treatment course.")

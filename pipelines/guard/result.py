@@ -50,8 +50,22 @@ class GuardResult:
     file_problems: list[FileProblem] = field(default_factory=list)
     identifier_findings: list[IdentifierFinding] = field(default_factory=list)
     row_failures: list[RowFailure] = field(default_factory=list)
-    accepted: pl.DataFrame | None = None  # typed contract columns + source_row
     quarantined: pl.DataFrame | None = None  # raw text columns + source_row + reasons
+    # Accepted rows (typed contract columns + source_row), lazily: a large upload's rows wait in
+    # Arrow spool files (kept alive by `spool`) until someone asks for them.
+    accepted_lazy: pl.LazyFrame | None = field(default=None, repr=False)
+    spool: object | None = field(default=None, repr=False)
+    _accepted: pl.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def accepted(self) -> pl.DataFrame | None:
+        if self._accepted is None and self.accepted_lazy is not None:
+            self._accepted = self.accepted_lazy.collect()
+        return self._accepted
+
+    @accepted.setter
+    def accepted(self, frame: pl.DataFrame | None) -> None:
+        self._accepted, self.accepted_lazy = frame, None
 
     @property
     def rejected(self) -> bool:

@@ -37,6 +37,12 @@ RULES: dict[str, Rule] = {
                           "Upload each site's rows into that site's own folder.", _FILE),
     "site_not_in_roster": Rule("The site is not in the registry roster",
                                "Ask registry staff to add the site before uploading.", _FILE),
+    "file_too_large": Rule("The file is larger than the guard reads",
+                           "Send one month per file; a month's export is far below the limit.", _FILE),
+    "too_many_columns": Rule("The file has far more columns than the contract",
+                             "Send only the template's columns.", _FILE),
+    "cell_too_long": Rule("A cell is far longer than any value of the contract",
+                          "Check the export: no column of the contract takes free text.", _FILE),
     # identifier rules (file level; values are never shown)
     "identifier_column_name": Rule("A column name suggests an identifier",
                                    "Remove the column; the registry takes no names, contact details, "
@@ -55,6 +61,15 @@ RULES: dict[str, Rule] = {
     "restricted_zip3": Rule("A restricted ZIP3 was sent",
                             "Send 000 for the restricted ZIP3s listed in the data dictionary.", _FILE),
     "age_over_90": Rule("An age above 90 was sent", "Send 90 for every age of 90 or above.", _FILE),
+    "credit_card": Rule("A value looks like a payment card number", "Remove card numbers.", _FILE),
+    "iban": Rule("A value looks like a bank account number (IBAN)", "Remove account numbers.", _FILE),
+    "us_passport": Rule("A value looks like a US passport number",
+                        "Use registry pseudonyms as IDs, never document numbers.", _FILE),
+    "driver_licence": Rule("A value looks like a driver's licence number",
+                           "Use registry pseudonyms as IDs, never document numbers (a pseudonym of one "
+                           "letter and seven digits has the shape of a licence: add a letter).", _FILE),
+    "medicare_id": Rule("A value looks like a Medicare number (MBI or HICN)",
+                        "Use registry pseudonyms as IDs, never health-plan numbers.", _FILE),
     "person_name": Rule("A value looks like a person's name",
                         "Remove names; IDs must be registry pseudonyms.", _FILE),
     # row level

@@ -1,0 +1,143 @@
+"""The guard against DuckDB's `read_csv` and pandas + pandera's pandas backend, on one generated file.
+
+All three run in this process, one after the other, on the same file (warm in the page cache after
+it is written), so their ratio is what counts on a shared, noisy machine. The guard's peak memory is
+measured in a fresh subprocess, so nothing the other two allocate counts against it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pipelines.bench.files import BYTES_PER_ROW, followup_file
+from pipelines.bench.machine import code_version, machine
+
+DEFAULT_ROWS = 2_000_000
+PANDAS_MAX_ROWS = 4_000_000  # beyond this the pandas baseline alone needs more memory than the guard's target
+
+
+def run(rows: int, out_dir: Path, say: Callable[[str], None]) -> dict:
+    _import_everything()  # module imports are a fixed cost of a process, not of reading a file
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
+        path = Path(tmp) / "followup.csv"
+        say(f"writing a {rows:,}-row follow-up file (about {rows * BYTES_PER_ROW / 1e6:,.0f} MB)")
+        followup_file(path, rows)
+        size = path.stat().st_size
+        say("DuckDB read_csv into a table")
+        duckdb_s, duckdb_cpu, _ = _timed(lambda: _duckdb(path))
+        say("the guard (check_upload on the file)")
+        guard_s, guard_cpu, result = _timed(lambda: _guard(path))
+        pandas_s = pandas_cpu = None
+        if rows <= PANDAS_MAX_ROWS:
+            say("pandas read_csv + pandera (pandas backend)")
+            pandas_s, pandas_cpu, _ = _timed(lambda: _pandas_pandera(path))
+        say("the guard's peak memory, in a fresh process")
+        peak = _guard_peak_rss(path)
+    figures = {
+        "benchmark": "guard",
+        "rows": rows,
+        "file_bytes": size,
+        "guard_seconds": round(guard_s, 3),
+        "duckdb_read_csv_seconds": round(duckdb_s, 3),
+        "pandas_pandera_seconds": None if pandas_s is None else round(pandas_s, 3),
+        "guard_ratio": round(guard_s / duckdb_s, 3),
+        "speedup_vs_pandas_pandera": None if pandas_s is None else round(pandas_s / guard_s, 2),
+        # CPU seconds of this process (all threads): steadier than wall time on a busy machine.
+        "cpu_seconds": {"guard": round(guard_cpu, 3), "duckdb_read_csv": round(duckdb_cpu, 3),
+                        "pandas_pandera": None if pandas_cpu is None else round(pandas_cpu, 3)},
+        "guard_cpu_ratio": round(guard_cpu / duckdb_cpu, 3),
+        "guard_peak_rss_mb": peak["peak_rss_mb"],
+        "guard_status": result["status"],
+        "guard_rows": {k: result[k] for k in ("rows_read", "rows_accepted", "rows_quarantined",
+                                              "rows_deduplicated")},
+        "targets": {"guard_ratio": "<= 2.0 (aim 1.5)", "speedup_vs_pandas_pandera": ">= 5",
+                    "guard_peak_rss_mb": "< 1024 for the 163 MB file, < 2048 for a 1 GB file"},
+        "machine": machine(),
+        "code_version": code_version(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"guard-{rows // 1000}k-rows.json"
+    target.write_text(json.dumps(figures, indent=2) + "\n")
+    figures["written_to"] = str(target)
+    return figures
+
+
+def _import_everything() -> None:
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+    import pandera.pandas  # noqa: F401
+
+    import pipelines.guard.check  # noqa: F401
+
+
+def _timed(work: Callable[[], object]) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds of the process, result)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return time.perf_counter() - start, time.process_time() - cpu, result
+
+
+def _duckdb(path: Path) -> None:
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("create table followup as select * from read_csv(?)", [str(path)])
+
+
+def _guard(path: Path) -> dict:
+    from pipelines.guard import check_upload
+
+    return check_upload(path, path.name, "followup", "BOS01").to_dict()
+
+
+def _pandas_pandera(path: Path) -> None:
+    """The same job in pandas: every cell read as text (as the guard must, to scan it for
+    identifiers), then typed and checked lazily with the contract's own checks (pandera's pandas
+    backend, coercing)."""
+    import pandas as pd
+    import pandera.pandas as pap
+
+    from schemas.contract import MODELS
+
+    schema = MODELS["followup"].to_schema()
+    pandas_schema = pap.DataFrameSchema(
+        {name: pap.Column(_pandas_dtype(column), checks=list(column.checks),
+                          nullable=column.nullable, coerce=True)
+         for name, column in schema.columns.items()}, strict=True)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=["", "NA", "N/A", "."])
+    for name, column in schema.columns.items():
+        if str(column.dtype) == "Boolean":
+            frame[name] = frame[name].str.lower().map({"yes": True, "no": False, "true": True,
+                                                       "false": False, "y": True, "n": False,
+                                                       "1": True, "0": False})
+    pandas_schema.validate(frame, lazy=True)
+
+
+def _pandas_dtype(column) -> str:
+    dtype = str(column.dtype)
+    return {"Int64": "Int64", "Float64": "Float64", "Boolean": "boolean"}.get(dtype, "string")
+
+
+# VmHWM is this process's own high-water mark; getrusage's ru_maxrss would carry over the parent's
+# peak from before the fork (Linux keeps it across exec).
+_PEAK = """
+import json, re, sys
+from pathlib import Path
+from pipelines.guard import check_upload
+result = check_upload(Path(sys.argv[1]), "followup.csv", "followup", "BOS01")
+hwm = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
+print(json.dumps({"status": result.status, "peak_rss_mb": round(int(hwm) / 1024, 1)}))
+"""
+
+
+def _guard_peak_rss(path: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
