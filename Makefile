@@ -5,6 +5,8 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
+# DuckDB 1.4 LTS, apart from the project: the test that researchers' clients open the published file
+DUCKDB14 := $(TOOLS)/duckdb14
 export REGISTRY_HOME ?= $(CURDIR)/registry_home
 export DAGSTER_HOME ?= $(REGISTRY_HOME)/.dagster
 # Air-gapped: no usage statistics from dbt or Dagster.
@@ -13,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 .PHONY: setup demo test dev clean
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced $(DUCKDB14)/.installed
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,6 +24,11 @@ $(UV):
 # The locked set (uv.lock) installs exactly; a stale lock fails instead of resolving anew.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --python $(PYTHON) --quiet
+	touch $@
+
+$(DUCKDB14)/.installed: $(UV)
+	$(UV) venv --quiet --python $(PYTHON) $(DUCKDB14)
+	$(UV) pip install --quiet --python $(DUCKDB14)/bin/python 'duckdb>=1.4,<1.5'
 	touch $@
 
 demo: setup

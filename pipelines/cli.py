@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="where the JSON goes")
     b.set_defaults(handler=cmd_bench)
 
+    dd = sub.add_parser("dictionary", help="print the data dictionary of the published database")
+    dd.add_argument("--home", type=Path)
+    dd.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    dd.set_defaults(handler=cmd_dictionary)
+
     d = sub.add_parser("demo", help="generate a demo registry and run the whole pipeline on it")
     d.add_argument("--home", type=Path)
     d.add_argument("--sites", type=int, default=12)
@@ -253,6 +258,19 @@ def _print_submissions(rows: list[dict]) -> None:
         table.add_row(site, *["".join(mark.get(latest.get((site, m, k)), "·")
                                       for k in ("intake", "alliance", "followup")) for m in months])
     out.print(table)
+
+
+# -- dictionary -------------------------------------------------------------------------------------
+
+def cmd_dictionary(args) -> int:
+    from pipelines.dictionary import read_dictionary, render
+
+    home = _home(args)
+    if not home.published_db.exists():
+        console.print(f"[red]no published database at {home.published_db}: run `registry run` first[/]")
+        return EXIT_USAGE
+    sys.stdout.write(render(read_dictionary(home.published_db), args.format))
+    return EXIT_OK
 
 
 # -- demo -------------------------------------------------------------------------------------------

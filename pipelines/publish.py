@@ -3,6 +3,9 @@
 The copy is built under a temporary name beside the target and renamed over it, so a researcher's
 open connection keeps reading the old file and a new connection gets the new one; nothing is ever
 written in place. Only the `marts` schema is copied: staging views, lineage and the lake stay behind.
+
+The file is written in the storage format of DuckDB 1.4 LTS, which R, DBeaver and most researchers'
+clients still run: a file in the newest format is refused by them ("created with a newer version").
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 import duckdb
 
 MARTS_SCHEMA = "marts"
+# The oldest storage format the researchers' clients must read (DuckDB 1.4 LTS and later).
+STORAGE_VERSION = "v1.4.0"
 FORBIDDEN_COLUMNS = {"client_id", "therapist_id", "source_row", "upload_sha256", "zip3"}
 
 
@@ -26,9 +31,10 @@ def publish(warehouse: Path, target: Path) -> dict[str, int]:
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect()
     try:
-        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        con.execute(f"attach {_sql_str(str(tmp))} as pub (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach {_sql_str(str(warehouse))} as wh (read_only)")
         tables = con.execute(
             "select table_name, comment from duckdb_tables() "
             "where database_name = 'wh' and schema_name = ? order by table_name", [MARTS_SCHEMA]
@@ -37,17 +43,18 @@ def publish(warehouse: Path, target: Path) -> dict[str, int]:
             raise PublishError(f"no tables in {warehouse}:{MARTS_SCHEMA}; did dbt build?")
         for table, comment in tables:
             _refuse_raw_columns(con, table)
-            con.execute(f'create table main."{table}" as select * from wh.{MARTS_SCHEMA}."{table}"')
+            con.execute(f'create table pub.main."{table}" as select * from wh.{MARTS_SCHEMA}."{table}"')
             if comment:
-                con.execute(f'comment on table main."{table}" is {_sql_str(comment)}')
+                con.execute(f'comment on table pub.main."{table}" is {_sql_str(comment)}')
             for column, col_comment in con.execute(
                     "select column_name, comment from duckdb_columns() where database_name = 'wh' "
                     "and schema_name = ? and table_name = ? and comment is not null",
                     [MARTS_SCHEMA, table]).fetchall():
-                con.execute(f'comment on column main."{table}"."{column}" is {_sql_str(col_comment)}')
-            counts[table] = con.execute(f'select count(*) from main."{table}"').fetchone()[0]
+                con.execute(f'comment on column pub.main."{table}"."{column}" is {_sql_str(col_comment)}')
+            counts[table] = con.execute(f'select count(*) from pub.main."{table}"').fetchone()[0]
         con.execute("detach wh")
-        con.execute("checkpoint")
+        con.execute("checkpoint pub")
+        con.execute("detach pub")
     finally:
         con.close()
     os.chmod(tmp, 0o444)

@@ -7,3 +7,70 @@
     ({{ expression }} - avg({{ expression }}) over (partition by {{ partition_by }}))
         / nullif(stddev_samp({{ expression }}) over (partition by {{ partition_by }}), 0)
 {%- endmacro %}
+
+
+{#-
+    numerator / denominator as a percentage, rounded half away from zero to one decimal (SPEC section
+    6, completeness_pct); null when the denominator is 0. For counts (never negative) half away from
+    zero is half up: floor((2000 x num + den) / (2 x den)) / 10, computed from integers so that no
+    binary rounding moves a value off its .x5 boundary.
+-#}
+{% macro percent_one_decimal(numerator, denominator) -%}
+    case when {{ denominator }} > 0 then
+        floor((2000.0 * {{ numerator }} + {{ denominator }}) / (2.0 * {{ denominator }})) / 10.0
+    end
+{%- endmacro %}
+
+{#- numerator / denominator as a double; null when the denominator is 0. -#}
+{% macro rate(numerator, denominator) -%}
+    case when {{ denominator }} > 0 then cast({{ numerator }} as double) / {{ denominator }} end
+{%- endmacro %}
+
+{#- Count of rows where a boolean expression is true (three-valued: null counts as not true). -#}
+{% macro count_true(condition) -%}
+    sum(case when {{ condition }} then 1 else 0 end)
+{%- endmacro %}
+
+{#-
+    Funnel-plot control limit around a registry rate p for a site with n observations:
+    p + sign x z x sqrt(p (1 - p) / n), clipped to [0, 1] (SPEC section 6). z = 1.959964 (95 %) or
+    3.090232 (99.8 %); sign = -1 lower, +1 upper. Null when n is 0 or p is null.
+-#}
+{% macro funnel_limit(p, n, z, sign) -%}
+    case when {{ n }} > 0 and {{ p }} is not null then
+        least(1.0, greatest(0.0,
+            {{ p }} + ({{ sign }}) * {{ z }} * sqrt({{ p }} * (1.0 - {{ p }}) / {{ n }})))
+    end
+{%- endmacro %}
+
+{#-
+    Rank of `expression` within `partition_by`, tied values sharing the average of their ranks
+    (1-based), as Spearman's correlation needs: the lowest rank of the tie group plus half its size
+    minus one.
+-#}
+{% macro average_rank(expression, partition_by) -%}
+    (rank() over (partition by {{ partition_by }} order by {{ expression }})
+        + (count(*) over (partition by {{ partition_by }}, {{ expression }}) - 1) / 2.0)
+{%- endmacro %}
+
+{#-
+    Pearson correlation of two columns in an aggregate; null when either does not vary (or fewer than
+    two rows). Over average ranks it is Spearman's rho with ties.
+-#}
+{% macro correlation(x, y) -%}
+    case when stddev_samp({{ x }}) > 0 and stddev_samp({{ y }}) > 0 then corr({{ x }}, {{ y }}) end
+{%- endmacro %}
+
+{#-
+    One end of the 95 % interval of a correlation rho from n pairs: Fisher's z with the Bonett-Wright
+    standard error, tanh(atanh(rho) + sign x 1.959964 x sqrt((1 + rho^2 / 2) / (n - 3))) (SPEC section
+    6). atanh is spelled with ln so that every engine has it; at |rho| = 1 the interval is rho itself.
+-#}
+{% macro bonett_wright_limit(rho, n, sign) -%}
+    case
+        when {{ rho }} is null or {{ n }} <= 3 then null
+        when abs({{ rho }}) >= 1 then {{ rho }}
+        else tanh(0.5 * ln((1.0 + {{ rho }}) / (1.0 - {{ rho }}))
+                  + ({{ sign }}) * 1.959964 * sqrt((1.0 + {{ rho }} * {{ rho }} / 2.0) / ({{ n }} - 3)))
+    end
+{%- endmacro %}

@@ -33,3 +33,36 @@
         {%- endfor %}
     end
 {%- endmacro %}
+
+
+{#-
+    Months after intake by which a timepoint's follow-up window has closed (SPEC section 6,
+    eligibility): the window's last day rounded up to whole months of 365.25 / 12 days, so
+    1m 2, 3m 5, 6m 9, 12m 18, 24m 36. Derived from the one definition of the windows.
+-#}
+{% macro window_closed_after_months(timepoint) -%}
+    {%- set last_day = followup_windows()[timepoint][1] -%}
+    {{ return((last_day / (365.25 / 12)) | round(0, 'ceil') | int) }}
+{%- endmacro %}
+
+{#-
+    The follow-up timepoints as rows (timepoint, timepoint_month, closed_after_months): the spine
+    that gives every site a row for every timepoint.
+-#}
+{% macro followup_timepoints() -%}
+    {%- for tp in followup_windows().keys() %}
+    select
+        cast('{{ tp }}' as {{ dbt.type_string() }}) as timepoint,
+        {{ tp | replace('m', '') }} as timepoint_month,
+        {{ window_closed_after_months(tp) }} as closed_after_months
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#-
+    A YYYY-MM month label as a running month number (year x 12 + month), so that the difference of two
+    labels is whole months, across year ends too.
+-#}
+{% macro month_number(month_label) -%}
+    (cast(substr({{ month_label }}, 1, 4) as integer) * 12 + cast(substr({{ month_label }}, 6, 2) as integer))
+{%- endmacro %}

@@ -22,7 +22,8 @@ from pipelines.defs.ingest import ingest_job
 from pipelines.defs.resources import RegistryResource
 from pipelines.publish import publish
 
-MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes"]
+MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes",
+         "mart_site_funnel", "mart_site_benchmark", "mart_alliance_outcome", "mart_alliance_vs_dose"]
 
 
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=RegistryTranslator())
