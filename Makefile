@@ -13,9 +13,14 @@ export DAGSTER_HOME ?= $(REGISTRY_HOME)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup demo test dev clean
+.PHONY: setup browser demo test dev clean
 
-setup: $(VENV)/.synced $(DUCKDB14)/.installed
+setup: $(VENV)/.synced $(DUCKDB14)/.installed browser
+
+# The dashboard test drives Debian's chromium through Playwright (which cannot download browsers
+# here). CI runs as root on Debian; where chromium is already installed nothing happens.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

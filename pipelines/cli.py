@@ -212,7 +212,7 @@ def _print_run(home: RegistryHome, summary, seconds: float) -> None:
                   f"({', '.join(f'{n} {s}' for s, n in sorted(by_status.items()))}); "
                   f"rows quarantined: {quarantined}")
     if summary.build_log is not None and not summary.built:
-        console.print(f"[red]The build failed; the published database was not replaced.[/] "
+        console.print(f"[red]The build failed; what failed (dbt, publish or the dashboards) was not replaced.[/] "
                       f"dbt's output: {summary.build_log}")
         return
     table = Table("published table", "rows")
@@ -291,7 +291,8 @@ def cmd_demo(args) -> int:
     _print_run(home, summary, time.monotonic() - started)
     if summary.build_log is not None and not summary.built:
         return EXIT_FAILED
-    out.print(f"\nPublished database: {home.published_db}\n"
+    out.print(f"\nDashboard:          {home.dashboard / 'index.html'}\n"
+              f"Published database: {home.published_db}\n"
               f"Feedback reports:   {home.root / 'reports'}\n"
               f"Quarantine:         {home.lake / 'quarantine'}\n"
               f"Query it:           .venv/bin/python -c \"import duckdb; print(duckdb.connect("

@@ -2,6 +2,7 @@
 
 from dagster import Definitions
 
+from pipelines.defs.dashboard import dashboard
 from pipelines.defs.ingest import ingest_job, lake_uploads, landing_sensor
 from pipelines.defs.resources import default_resources
 from pipelines.defs.warehouse import (
@@ -13,7 +14,7 @@ from pipelines.defs.warehouse import (
 )
 
 defs = Definitions(
-    assets=[lake_uploads, registry_dbt_models, published_registry],
+    assets=[lake_uploads, registry_dbt_models, published_registry, dashboard],
     jobs=[ingest_job, build_job],
     sensors=[landing_sensor, build_after_ingest],
     schedules=[nightly_build],

@@ -60,6 +60,10 @@ class RegistryHome:
         return self.root / "published" / "registry.duckdb"
 
     @property
+    def dashboard(self) -> Path:
+        return self.root / "dashboard"
+
+    @property
     def secrets(self) -> Path:
         return self.root / ".secrets"
 

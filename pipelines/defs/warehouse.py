@@ -3,6 +3,7 @@
 
 from dagster import (
     AssetExecutionContext,
+    AssetSelection,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -51,8 +52,9 @@ def published_registry(context: AssetExecutionContext, registry: RegistryResourc
 
 
 build_job = define_asset_job(
-    "build_registry", selection=[registry_dbt_models, published_registry],
-    description="dbt build of every model and test, then publish the marts.")
+    "build_registry", selection=AssetSelection.assets(registry_dbt_models).downstream(),
+    description="dbt build of every model and test, publish the marts, then everything built from "
+                "the published database (the dashboards).")
 
 nightly_build = ScheduleDefinition(
     job=build_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
