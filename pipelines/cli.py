@@ -200,7 +200,7 @@ def _run(home: RegistryHome):
 
 
 def _print_run(home: RegistryHome, summary, seconds: float) -> None:
-    if not summary.partitions and summary.build_log is None:
+    if not summary.site_months and summary.build_log is None:
         out.print("Nothing new in landing/; the published database is unchanged.")
         return
     if summary.uploads:
