@@ -124,13 +124,15 @@ def _pandas_dtype(column) -> str:
     return {"Int64": "Int64", "Float64": "Float64", "Boolean": "boolean"}.get(dtype, "string")
 
 
+# VmHWM is this process's own high-water mark; getrusage's ru_maxrss would carry over the parent's
+# peak from before the fork (Linux keeps it across exec).
 _PEAK = """
-import json, resource, sys
+import json, re, sys
 from pathlib import Path
 from pipelines.guard import check_upload
 result = check_upload(Path(sys.argv[1]), "followup.csv", "followup", "BOS01")
-print(json.dumps({"status": result.status,
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+hwm = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
+print(json.dumps({"status": result.status, "peak_rss_mb": round(int(hwm) / 1024, 1)}))
 """
 
 

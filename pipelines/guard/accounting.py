@@ -32,10 +32,16 @@ class Ledger:
         """(rows that repeat an earlier row exactly, kept rows whose key another kept row shares)."""
         ledger = pl.concat(self.parts) if self.parts else pl.DataFrame(
             schema={ROW: pl.Int64, "k": pl.UInt64, "h": pl.UInt64})
-        first = ledger.select(pl.struct("k", "h").is_first_distinct()).to_series()
-        kept = ledger.filter(first)
-        conflicting = kept.filter(pl.col("k").is_duplicated())[ROW]
-        return ledger.filter(~first)[ROW], conflicting
+        # First by the row hash alone (one u64 column: fast); a repeat counts only if its key agrees.
+        repeat = ~ledger["h"].is_first_distinct()
+        duplicates = ledger.filter(repeat).head(0)
+        if repeat.any():
+            candidates = ledger.filter(repeat)
+            earlier = ledger.filter(~repeat & ledger["h"].is_in(candidates["h"].implode()))
+            duplicates = candidates.join(earlier.select("h", "k"), on=["h", "k"], how="semi")
+        kept = ledger.filter(~ledger[ROW].is_in(duplicates[ROW].implode())) if len(duplicates) else ledger
+        conflicting = kept.filter(kept["k"].is_duplicated())[ROW]
+        return duplicates[ROW], conflicting
 
 
 def check_identity(rows_read: int, accepted: int, quarantined: int, deduplicated: int) -> None:

@@ -1,10 +1,10 @@
 """The guard's algorithm: one pass over an upload's chunks, then the contract and the accounting.
 
-Per chunk: count, normalise Unicode, scan for identifiers, check the site, parse the contract's types,
-and hash each row for duplicates. Typed rows wait for pandera in memory up to CONTRACT_ROWS, so a
-batch of small files still costs one pandera call per kind; a large file is checked and spooled to
-Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact and conflicting
-duplicates and the accounting identity is enforced.
+Per chunk: count, normalise Unicode, parse the contract's types, scan for identifiers, check the site,
+and hash each row for duplicates. A chunk's typed rows wait for pandera until the next chunk comes,
+so a batch of small files still costs one pandera call per kind, and a large file is checked and
+spooled to Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact
+and conflicting duplicates and the accounting identity is enforced.
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ import polars as pl
 
 from pipelines.guard import identifiers
 from pipelines.guard.accounting import Ledger, check_identity
-from pipelines.guard.decoding import UnreadableFile, open_upload, text_source
+from pipelines.guard.decoding import UnreadableFile, WrongEncoding, open_upload, text_source
 from pipelines.guard.dialect import sniff_delimiter
 from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
-from pipelines.guard.table import MISSING_SPELLINGS, ROW, Chunk, Table, UnreadableTable, missing_to_none, read_csv, read_xlsx
+from pipelines.guard.table import (MISSING_SPELLINGS, ROW, Table, UnreadableTable, missing_to_none, read_csv,
+                                   read_xlsx)
 from pipelines.guard.validation import contract_failures
 from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
 
 REASONS = "reasons"
-CONTRACT_ROWS = 500_000  # typed rows held for one pandera call before they are checked and spooled
 
 
 @dataclass(frozen=True)
@@ -46,17 +46,14 @@ class _Pending:
     result: GuardResult
     header: list[str]
     ledger: Ledger
-    waiting: list[pl.DataFrame] = field(default_factory=list)  # typed rows before the contract
-    waiting_raw: list[pl.DataFrame] = field(default_factory=list)  # the same rows as text
+    waiting: pl.DataFrame | None = None  # typed rows of the last chunk, before the contract
+    waiting_raw: pl.DataFrame | None = None  # the same rows as text
+    waiting_failed: set[int] = field(default_factory=set)  # of those, rows that failed to parse
     failures: list[RowFailure] = field(default_factory=list)
     bad_raw: list[pl.DataFrame] = field(default_factory=list)  # text of rows that broke a rule
     parts: list[pl.DataFrame | Path] = field(default_factory=list)  # typed rows without failures
     ragged: list[tuple[int, int, list[str]]] = field(default_factory=list)
     spool: tempfile.TemporaryDirectory | None = None
-
-    @property
-    def waiting_rows(self) -> int:
-        return sum(f.height for f in self.waiting)
 
 
 def check_upload(data: bytes | Path, filename: str, kind: str, site: str,
@@ -83,16 +80,31 @@ def check_uploads(uploads: list[Upload], roster: set[str] | None = None) -> list
 
 
 def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, _Pending | None]:
+    try:
+        return _checked(upload, roster, windows_1252=False)
+    except WrongEncoding as exc:
+        if not exc.retry:
+            raise
+    # Not UTF-8 somewhere in the file: the contract's other encoding without a BOM, from the start.
+    return _checked(upload, roster, windows_1252=True)
+
+
+def _checked(upload: Upload, roster: set[str] | None,
+             windows_1252: bool) -> tuple[GuardResult, _Pending | None]:
     result = GuardResult(kind=upload.kind, site=upload.site)
     name = upload.filename.lower()
     if not name.endswith(ACCEPTED_SUFFIXES):
         return result.reject("unsupported_file_type", None,
                              f"{PurePath(upload.filename).name}: send .csv, .csv.gz or .xlsx"), None
     try:
-        table = _open_table(result, upload, name)
+        table = _open_table(result, upload, name, windows_1252)
         if table is None:
             return result.reject("empty_file", None, "the file is empty"), None
         return _read_all(result, table, upload, roster)
+    except WrongEncoding as exc:
+        if exc.retry:
+            raise
+        return _rejected(result).reject("unreadable_file", None, str(exc)), None
     except (UnreadableFile, UnreadableTable) as exc:
         return _rejected(result).reject("unreadable_file", None, str(exc)), None
     except LimitExceeded as exc:
@@ -105,7 +117,7 @@ def _rejected(result: GuardResult) -> GuardResult:
     return result
 
 
-def _open_table(result: GuardResult, upload: Upload, name: str) -> Table | None:
+def _open_table(result: GuardResult, upload: Upload, name: str, windows_1252: bool) -> Table | None:
     if name.endswith(".xlsx"):
         data = upload.data if isinstance(upload.data, bytes) else upload.data.read_bytes()
         try:
@@ -125,7 +137,7 @@ def _open_table(result: GuardResult, upload: Upload, name: str) -> Table | None:
             result.reject("extra_sheets", None,
                           f"the workbook has {len(workbook.other_sheets) + 1} sheets with data")
         return workbook.table
-    source = text_source(open_upload(upload.data, upload.filename))
+    source = text_source(open_upload(upload.data, upload.filename), windows_1252)
     result.encoding = source.encoding
     table = read_csv(source, sniff_delimiter)
     if table is not None:
@@ -183,8 +195,9 @@ def _scan(frame: pl.DataFrame, ragged, text_columns: set[str],
 
 
 def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
-    """Cells the parser read as a number of at most four digits, a boolean or an allowed value of
-    an enum: no identifier rule can match them, so the scan skips them."""
+    """Cells the parser read as a whole number below 10,000, a boolean or an allowed value of an
+    enum: no identifier rule can match them, so the scan skips them. (A number below 10,000 written
+    with many leading zeros is cleared too: no SSN, phone or ZIP code is all leading zeros.)"""
     if parsed is None:
         return {}
     typed, out = parsed[0], {}
@@ -195,7 +208,7 @@ def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
         dtype, ok = str(column.dtype), typed[name].is_not_null()
         allowed = [c.statistics["allowed_values"] for c in column.checks if c.name == "isin"]
         if dtype.startswith("Int"):
-            out[name] = ok & (frame[name].str.len_bytes() <= 4)
+            out[name] = ok & typed[name].is_between(-9_999, 9_999)
         elif dtype == "Boolean":
             out[name] = ok
         elif allowed:
@@ -233,30 +246,34 @@ def _column_label(i: int, name: str) -> tuple[str, bool]:
 
 
 def _keep(pending: _Pending, frame: pl.DataFrame, parsed, ragged, kind: str) -> None:
+    """Hold the chunk's typed rows for the contract. A chunk waits only until the next one arrives:
+    a small upload's single chunk is checked with the rest of its batch, a large upload's chunks one
+    by one, so memory holds at most one chunk of it."""
     typed, failures = parsed
+    if pending.waiting is not None:
+        _run_contract([pending], kind)
     pending.ledger.add(typed)
     pending.failures += failures
     pending.ragged += ragged
-    pending.waiting.append(typed)
-    pending.waiting_raw.append(frame)
-    if pending.waiting_rows >= CONTRACT_ROWS:
-        _run_contract([pending], kind)
+    pending.waiting, pending.waiting_raw = typed, frame
+    pending.waiting_failed = {f.row for f in failures}
 
 
 def _run_contract(group: list[_Pending], kind: str) -> None:
-    """pandera over every waiting row of the group; rows that pass are kept (spooled when large),
-    the text of rows that fail is kept for the quarantine."""
-    group = [p for p in group if p.waiting]
-    frames = [pl.concat(p.waiting) for p in group]
-    for pending, typed, failures in zip(group, frames, contract_failures(frames, MODELS[kind])):
+    """pandera over the waiting rows of the group; rows that pass are kept (spooled after the first
+    chunk of a large upload), the text of rows that fail is kept for the quarantine."""
+    group = [p for p in group if p.waiting is not None]
+    for pending, failures in zip(group, contract_failures([p.waiting for p in group], MODELS[kind])):
         parsed = {(f.row, f.column) for f in pending.failures}
-        pending.failures += [f for f in failures if (f.row, f.column) not in parsed]
-        failing = sorted({f.row for f in pending.failures})
-        raw = pl.concat(pending.waiting_raw)
-        pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
-        good = typed.filter(~pl.col(ROW).is_in(failing))
-        pending.parts.append(_spool(pending, good) if typed.height >= CONTRACT_ROWS else good)
-        pending.waiting, pending.waiting_raw = [], []
+        fresh = [f for f in failures if (f.row, f.column) not in parsed]
+        pending.failures += fresh
+        failing = sorted(pending.waiting_failed | {f.row for f in fresh})
+        typed, raw = pending.waiting, pending.waiting_raw
+        if failing:
+            pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
+            typed = typed.filter(~pl.col(ROW).is_in(failing))
+        pending.parts.append(_spool(pending, typed) if pending.parts else typed)
+        pending.waiting = pending.waiting_raw = None
 
 
 def _spool(pending: _Pending, frame: pl.DataFrame) -> Path:
@@ -283,8 +300,7 @@ def _finish(pending: _Pending) -> None:
     result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
     bad_rows = {f.row for f in failures}
     out = sorted(bad_rows | dropped)
-    parts = [pl.scan_ipc(p, memory_map=True) if isinstance(p, Path) else p.lazy() for p in pending.parts]
-    accepted = pl.concat(parts) if parts else None
+    accepted = pl.concat(_parts(pending)) if pending.parts else None
     result.accepted_lazy = accepted.filter(~pl.col(ROW).is_in(out)) if accepted is not None else None
     result.spool = pending.spool
     result.rows_accepted = (result.accepted_lazy.select(pl.len()).collect().item()
@@ -296,6 +312,10 @@ def _finish(pending: _Pending) -> None:
                    result.rows_deduplicated)
 
 
+def _parts(pending: _Pending) -> list[pl.LazyFrame]:
+    return [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in pending.parts]
+
+
 def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Series,
                       failures: list[RowFailure]) -> pl.DataFrame:
     """Quarantined rows as the clinic sent them (text), with every reason. A conflicting duplicate
@@ -303,12 +323,11 @@ def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Ser
     reasons: dict[int, list[str]] = {}
     for f in failures:
         reasons.setdefault(f.row, []).append(f"{f.column or 'row'}: {f.rule}")
-    header = [c for c in pending.header]
+    header = pending.header
     schema = {c: pl.String for c in header} | {ROW: pl.Int64}
     frames = [f.select(header + [ROW]) for f in pending.bad_raw if f.height]
-    typed = [pl.concat([p if isinstance(p, pl.DataFrame) else pl.read_ipc(p)
-                        for p in pending.parts]).filter(pl.col(ROW).is_in(conflicting.to_list()))
-             .select(*(pl.col(c).cast(pl.String) for c in header), ROW)] if len(conflicting) else []
+    typed = [pl.concat(_parts(pending)).filter(pl.col(ROW).is_in(conflicting.to_list()))
+             .select(*(pl.col(c).cast(pl.String) for c in header), ROW).collect()] if len(conflicting) else []
     spill = [pl.DataFrame([dict(zip(header, map(missing_to_none, fields[:len(header)]))) | {ROW: row}
                            for row, _, fields in pending.ragged], schema=schema)] if pending.ragged else []
     rows = pl.concat([pl.DataFrame(schema=schema), *frames, *typed, *spill], how="diagonal_relaxed")

@@ -44,7 +44,10 @@ class TextSource:
         decoder = codecs.getincrementaldecoder(self.codec)()
         carry, total = b"", 0
         while True:
-            data = self.raw.read(BLOCK_BYTES)
+            try:
+                data = self.raw.read(BLOCK_BYTES)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise UnreadableFile(f"the file is not a readable gzip file ({type(exc).__name__})") from exc
             total += len(data)
             if total > MAX_DECOMPRESSED_BYTES:
                 raise LimitExceeded("file_too_large", f"the file is larger than "
@@ -69,11 +72,24 @@ class TextSource:
                 return decoder.decode(data, final).encode()
             return decoder.decode(data, final).encode()
         except UnicodeDecodeError as exc:
-            raise _WrongGuess(str(exc)) from exc
+            if self.codec == "utf-8":
+                raise WrongEncoding("", retry=True) from exc
+            if self.codec == "cp1252":
+                raise WrongEncoding("the encoding is neither UTF-8, UTF-16 with BOM nor Windows-1252; "
+                                    "save the file as UTF-8 CSV", retry=False) from exc
+            raise WrongEncoding(f"the file starts with a {self.encoding} byte-order mark but is not valid "
+                                f"{self.encoding}", retry=False) from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnreadableFile(f"the file is not a readable gzip file ({type(exc).__name__})") from exc
 
 
-class _WrongGuess(Exception):
-    """Strict UTF-8 failed part-way through the file: the file is re-read as Windows-1252."""
+class WrongEncoding(UnreadableFile):
+    """The bytes do not decode in the encoding chosen for them. Found while the file is read (no
+    separate pass); a file first read as UTF-8 is then read again as Windows-1252."""
+
+    def __init__(self, message: str, retry: bool):
+        super().__init__(message)
+        self.retry = retry
 
 
 def open_upload(source: bytes | Path, filename: str) -> BinaryIO:
@@ -86,39 +102,16 @@ def open_upload(source: bytes | Path, filename: str) -> BinaryIO:
     return gzip.GzipFile(fileobj=raw)
 
 
-def text_source(raw: BinaryIO) -> TextSource:
-    """Decide the encoding from the start of the file (and, for UTF-8, from all of it)."""
+def text_source(raw: BinaryIO, windows_1252: bool = False) -> TextSource:
+    """Decide the encoding from the start of the file; `windows_1252` after UTF-8 failed."""
     try:
         head = raw.read(4096)
     except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableFile(f"the file is not a readable gzip file ({type(exc).__name__})") from exc
     for bom, codec, name in _BOMS:
         if head.startswith(bom):
-            source = TextSource(raw, name, codec)
-            _check_decodes(source, f"the file starts with a {name} byte-order mark but is not valid {name}")
-            return source
+            return TextSource(raw, name, codec)
     if b"\x00" in head:
         raise UnreadableFile("the file holds NUL bytes: UTF-16 without a byte-order mark or a binary "
                              "file; save it as UTF-8 CSV")
-    try:
-        source = TextSource(raw, "utf-8", "utf-8")
-        _check_decodes(source, "")
-        return source
-    except _WrongGuess:
-        source = TextSource(raw, "windows-1252", "cp1252")
-    _check_decodes(source, "the encoding is neither UTF-8, UTF-16 with BOM nor Windows-1252; "
-                           "save the file as UTF-8 CSV")
-    return source
-
-
-def _check_decodes(source: TextSource, message: str) -> None:
-    """One pass over the file's bytes; the blocks are re-read when the table is parsed."""
-    try:
-        for _ in source.blocks():
-            pass
-    except _WrongGuess:
-        if not message:
-            raise
-        raise UnreadableFile(message) from None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise UnreadableFile(f"the file is not a readable gzip file ({type(exc).__name__})") from exc
+    return TextSource(raw, "windows-1252", "cp1252") if windows_1252 else TextSource(raw, "utf-8", "utf-8")

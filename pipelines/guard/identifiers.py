@@ -204,6 +204,8 @@ def scan_values(frame: pl.DataFrame, text_columns: set[str],
             continue
         values = frame[column]
         if cleared and column in cleared:
+            if cleared[column].all():
+                continue
             values = values.filter(~cleared[column])
         values = values.drop_nulls().unique()
         values = values.filter(~values.str.contains(HARMLESS))

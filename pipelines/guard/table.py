@@ -106,6 +106,11 @@ def _header(line: str, delimiter: str) -> list[str]:
         record = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
     except csv.Error as exc:
         raise UnreadableTable(f"the header line cannot be read ({exc})") from exc
+    return header_of(record)
+
+
+def header_of(record: list[str]) -> list[str]:
+    """Normalised column names of a header record, without the empty cells a spreadsheet pads."""
     header = [normalise_header(c) for c in record]
     while header and not header[-1]:
         header.pop()
@@ -238,11 +243,7 @@ def _slow_table(blocks: Iterator[bytes], delimiter: str) -> Table | None:
     records = _records(blocks, delimiter)
     for consumed, record in records:
         if any(cell.strip() for cell in record):
-            header = [normalise_header(c) for c in record]
-            while header and not header[-1]:
-                header.pop()
-            if len(header) > MAX_COLUMNS:
-                raise LimitExceeded("too_many_columns", f"the file has {len(header)} columns")
+            header = header_of(record)
             return Table(header, delimiter, _slow_chunks(records, header, 1, relative=False))
     return None
 
@@ -309,11 +310,7 @@ def read_xlsx(data: bytes) -> Workbook:
     records = ((i, row) for i, row in enumerate(sheets[0]))
     for i, row in records:
         if any(cell.strip() for cell in row):
-            header = [normalise_header(c) for c in row]
-            while header and not header[-1]:
-                header.pop()
-            if len(header) > MAX_COLUMNS:
-                raise LimitExceeded("too_many_columns", f"the sheet has {len(header)} columns")
+            header = header_of(row)
             padded = ((j, r + [""] * (len(header) - len(r))) for j, r in records)
             return Workbook(Table(header, None, _slow_chunks(padded, header, 1, relative=False)), others)
     return Workbook(None, others)
