@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--months", type=int, default=18)
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--messy", action="store_true", help="inject realistic defects")
+    g.add_argument("--intakes-per-month", type=float,
+                   help="the same intake volume at every site (a large registry in few files)")
+    g.add_argument("--no-alliance-effect", dest="alliance_effect", action="store_false",
+                   help="the latent alliance has no effect on outcome, dropout or follow-up (null model)")
     g.set_defaults(handler=cmd_generate)
 
     v = sub.add_parser("validate", help="check one file against the contract; touches no registry state")
@@ -91,12 +95,13 @@ def _home(args) -> RegistryHome:
 # -- generate ---------------------------------------------------------------------------------------
 
 def cmd_generate(args) -> int:
-    summary = _generate(args.out.resolve(), args.sites, args.months, args.seed, args.messy)
+    summary = _generate(args.out.resolve(), args.sites, args.months, args.seed, args.messy,
+                        intakes_per_month=args.intakes_per_month, alliance_effect=args.alliance_effect)
     out.print(json.dumps(summary, indent=2, default=str))
     return EXIT_OK
 
 
-def _generate(out_dir: Path, sites: int, months: int, seed: int, messy: bool) -> dict:
+def _generate(out_dir: Path, sites: int, months: int, seed: int, messy: bool, **options) -> dict:
     from rich.progress import Progress
 
     from pipelines.synthetic import generate_registry
@@ -105,7 +110,8 @@ def _generate(out_dir: Path, sites: int, months: int, seed: int, messy: bool) ->
         task = progress.add_task(f"Generating {sites} sites x {months} months", total=sites)
         return generate_registry(out_dir, sites=sites, months=months, seed=seed, messy=messy,
                                  progress=lambda done, total: progress.update(task, completed=done,
-                                                                              total=total))
+                                                                              total=total),
+                                 **options)
 
 
 # -- validate ---------------------------------------------------------------------------------------

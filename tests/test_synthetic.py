@@ -337,3 +337,23 @@ def test_default_end_month_is_last_complete_month():
 def test_rejects_a_window_before_the_contract_years(tmp_path):
     with pytest.raises(ValueError):
         generate_registry(tmp_path, sites=1, months=24, end_month="2015-06")
+
+
+def test_intake_volume_and_a_null_alliance_effect_are_options(tmp_path):
+    """A large registry in few files, and a null model whose truth is a zero coefficient; the draws
+    are the same, so everything else about the sites (roster, dialects) is unchanged."""
+    plain = tmp_path / "plain"
+    fixed = tmp_path / "fixed"
+    generate_registry(plain, sites=3, months=3, seed=5)
+    summary = generate_registry(fixed, sites=3, months=3, seed=5, intakes_per_month=40.0,
+                                alliance_effect=False)
+    truth = json.loads((fixed / "truth.json").read_text())
+    assert {s["intakes_per_month"] for s in truth["sites"]} == {40.0}
+    assert summary["episodes"] > 3 * 40 * 0.5            # ramp-up and late starts take some
+    assert truth["model"]["outcome"]["alliance_effect"] == 0.0
+    assert truth["model"]["attrition"]["treatment_dropout_alliance"] == 0.0
+    assert truth["expected_estimates"]["mart_alliance_vs_dose"]["alliance_prep"]["beta_std"] == 0.0
+    assert (plain / "sites.csv").read_bytes() == (fixed / "sites.csv").read_bytes()
+    assert truth["arguments"]["intakes_per_month"] == 40.0 and truth["arguments"]["alliance_effect"] is False
+    default = json.loads((plain / "truth.json").read_text())["expected_estimates"]
+    assert default["mart_alliance_vs_dose"]["alliance_prep"]["beta_std"] < 0

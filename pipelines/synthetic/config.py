@@ -7,7 +7,7 @@ alliance gives a larger fall, i.e. a more negative PHQ-9 change.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -259,6 +259,28 @@ class RegistryModel:
 
     def as_truth(self) -> dict:
         return asdict(self)
+
+    def with_options(self, intakes_per_month: float | None = None,
+                     alliance_effect: bool = True) -> RegistryModel:
+        """The model with a fixed intake volume at every site (the same random draws are made, so
+        everything else about the sites stays as it was), and/or with the latent alliance having no
+        effect on anything that reaches the outcome: not on the PHQ-9 fall, not on dropping out of
+        treatment (fewer medicine sessions), not on loss to follow-up. It still drives the ratings,
+        ruptures and session experience, so alliance_prep is measured as before but is unrelated to
+        outcome: the alliance coefficient of the registry's model is then exactly 0."""
+        model = self
+        if intakes_per_month is not None:
+            if intakes_per_month <= 0:
+                raise ValueError("intakes_per_month must be positive")
+            model = replace(model, sites=replace(model.sites, intakes_per_month_median=intakes_per_month,
+                                                 intakes_per_month_range=(intakes_per_month,
+                                                                          intakes_per_month)))
+        if not alliance_effect:
+            model = replace(model,
+                            outcome=replace(model.outcome, alliance_effect=0.0),
+                            attrition=replace(model.attrition, treatment_dropout_alliance=0.0,
+                                              loss_alliance=0.0))
+        return model
 
 
 MODEL = RegistryModel()
