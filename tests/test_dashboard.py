@@ -70,7 +70,7 @@ def opened(home, browser, tmp_path_factory):
             "islands": [json.loads(t) for t in page.eval_on_selector_all(
                 "script.dashboard-data", "els => els.map(e => e.textContent)")],
             "charts": page.eval_on_selector_all(".plotly-graph-div", """divs => divs.map(d => ({
-                id: d.id, marks: d.querySelectorAll('.trace, .point, .bars path, .scatterlayer path').length}))"""),
+                id: d.id, marks: d.querySelectorAll('.trace, .point, .bars path, .scatterlayer path, .hm image').length}))"""),
             "sections": page.eval_on_selector_all("section", "els => els.length"),
             "page": page,
         }

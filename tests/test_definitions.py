@@ -86,3 +86,10 @@ def test_landing_sensor_asks_for_one_run_over_every_new_upload(landing_home):
 def test_definitions_have_no_partitions():
     """One materialization per kind per run, whatever the number of site-months."""
     assert all(spec.partitions_def is None for spec in defs.resolve_all_asset_specs())
+
+
+def test_dashboard_is_rebuilt_by_the_build_job_after_publish():
+    graph = defs.resolve_asset_graph()
+    assert graph.get(AssetKey(["dashboard"])).parent_keys == {AssetKey(["published", "registry"])}
+    selected = defs.resolve_job_def("build_registry").asset_layer.selected_asset_keys
+    assert {AssetKey(["dashboard"]), AssetKey(["published", "registry"])} <= selected

@@ -17,9 +17,9 @@ import plotly.offline
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipelines.dashboard.disclosure import LEGEND, DisclosureError, Grid, check, is_small
-from pipelines.dashboard.pages import MEDICINE_LABEL, PAGES
+from pipelines.dashboard.pages import PAGES
 from pipelines.dashboard.published import read_published
-from pipelines.dashboard.sections import Page, Section
+from pipelines.dashboard.sections import MEDICINE_LABEL, Page, Section
 from pipelines.version import code_version
 from schemas.contract import CONTRACT_VERSION
 

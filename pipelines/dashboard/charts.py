@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from pipelines.dashboard.sections import ALL
+from pipelines.dashboard.sections import ALL, MEDICINE_LABEL
 from schemas.contract import TIMEPOINTS
 
 COLOURS = {ALL: "#1d2330", "ketamine": "#3d7ab8", "esketamine": "#6aa9d8", "psilocybin": "#c7782e",
            "mdma": "#8a5ab0", "lsd": "#4e9a6b", "other": "#8c8c8c"}
 SEQUENCE = ["#3d7ab8", "#c7782e", "#4e9a6b", "#8a5ab0", "#b04a5a"]
-LABELS = {ALL: "All medicines", "ketamine": "Ketamine", "esketamine": "Esketamine",
-          "psilocybin": "Psilocybin", "mdma": "MDMA", "lsd": "LSD", "other": "Other"}
 
 
 def _layout(fig: go.Figure, *, y: str = "", x: str = "", height: int = 340, **extra) -> go.Figure:
@@ -41,7 +39,7 @@ def site_course_bars(rows: list[dict]) -> go.Figure:
 def medicine_totals(rows: list[dict]) -> go.Figure:
     total = next(r for r in rows if r["site_id"] == "All sites")
     medicines = [k for k in total if k not in ("site_id", "total")]
-    fig = go.Figure(go.Bar(x=[LABELS[m] for m in medicines], y=[_num(total[m]) for m in medicines],
+    fig = go.Figure(go.Bar(x=[MEDICINE_LABEL[m] for m in medicines], y=[_num(total[m]) for m in medicines],
                            marker_color=[COLOURS[m] for m in medicines],
                            text=[total[m] for m in medicines], textposition="outside"))
     return _layout(fig, y="Episodes", height=300)
@@ -63,7 +61,7 @@ def trajectory(rows: list[dict], label: str) -> go.Figure:
         if not mine:
             continue
         fig.add_scatter(
-            x=[r["timepoint"] for r in mine], y=[r["mean"] for r in mine], name=LABELS[medicine],
+            x=[r["timepoint"] for r in mine], y=[r["mean"] for r in mine], name=MEDICINE_LABEL[medicine],
             mode="lines+markers", meta={"medicine": medicine},
             line=dict(color=COLOURS[medicine], width=3 if medicine == ALL else 1.6),
             error_y=dict(type="data", symmetric=False, array=[r["ci_high"] - r["mean"] for r in mine],
@@ -86,12 +84,23 @@ def outcome_rates(rows: list[dict]) -> go.Figure:
             mine = [r for r in rows if r["medicine"] == medicine and r["outcome"] == outcome]
             fig.add_bar(x=[r["timepoint"] for r in mine], y=[r["rate_pct"] for r in mine],
                         name=outcome, marker_color=SEQUENCE[i], meta={"medicine": medicine},
-                        legendgroup=outcome, showlegend=medicine == ALL,
-                        text=[f"{r['rate_pct']}%" if r["rate_pct"] is not None
-                              else "" if r["n"] == 0 else "–" for r in mine], textposition="outside",
+                        legendgroup=outcome,
+                        text=[_pct_text(r["rate_pct"], r["n"], short=True) for r in mine],
+                        textposition="outside",
                         customdata=[r["completeness_pct"] for r in mine],
                         hovertemplate="%{x}: %{y}% (paired-score completeness %{customdata}%)")
-    return _layout(fig, y="% of paired episodes", barmode="group", yaxis_range=[0, 105])
+        # completeness beside the rates: one value per timepoint (the same for every outcome)
+        first = [r for r in rows if r["medicine"] == medicine and r["outcome"] == outcomes[0]]
+        fig.add_scatter(x=[r["timepoint"] for r in first], y=[r["completeness_pct"] for r in first],
+                        name="Paired-score completeness", mode="lines+markers+text",
+                        meta={"medicine": medicine},
+                        legendgroup="completeness", line=dict(color="#8c8c8c", dash="dot"),
+                        marker=dict(symbol="diamond", size=8),
+                        text=[f"{r['completeness_pct']}%" if r["completeness_pct"] is not None else ""
+                              for r in first], textposition="top center",
+                        textfont=dict(color="#5f6b7d", size=11))
+    return _layout(fig, y="% of paired episodes", barmode="group",
+                   yaxis_range=[0, 112], height=380)
 
 
 def alliance_histogram(rows: list[dict]) -> go.Figure:
@@ -138,17 +147,19 @@ def ruptures(rows: list[dict]) -> go.Figure:
         mine = [r for r in rows if r["medicine"] == medicine]
         fig.add_bar(x=["Episodes with a rupture (% of treated)", "Ruptures repaired (%)"],
                     y=[mine[0]["episodes_with_rupture_pct"], mine[0]["repaired_pct"]],
-                    meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=LABELS[medicine],
+                    meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=MEDICINE_LABEL[medicine],
                     text=[_pct_text(mine[0]["episodes_with_rupture_pct"], mine[0]["treated_episodes"]),
                           _pct_text(mine[0]["repaired_pct"], mine[0]["ruptures"])],
                     textposition="outside")
     return _layout(fig, y="%", yaxis_range=[0, 105], height=300, showlegend=False)
 
 
-def _pct_text(value, n=None) -> str:
-    """Bar label: the rate, or why there is none."""
+def _pct_text(value, n=None, short: bool = False) -> str:
+    """Bar label: the rate, or why there is none (short: for narrow grouped bars)."""
     if value is not None:
         return f"{value}%"
+    if short:
+        return "" if n == 0 else "–"
     return "no data yet" if n == 0 else "not shown"
 
 
@@ -163,7 +174,7 @@ def paired_by_site(rows: list[dict]) -> go.Figure:
 
 def adverse_events(rows: list[dict]) -> go.Figure:
     fig = go.Figure(go.Bar(
-        x=[LABELS[r["medicine"]] for r in rows], y=[r["per_100_sessions"] for r in rows],
+        x=[MEDICINE_LABEL[r["medicine"]] for r in rows], y=[r["per_100_sessions"] for r in rows],
         marker_color=[COLOURS[r["medicine"]] for r in rows],
         text=[r["per_100_sessions"] if r["per_100_sessions"] is not None
               else _pct_text(None, r["medicine_sessions"]) for r in rows], textposition="outside"))
@@ -175,7 +186,7 @@ def item9(rows: list[dict]) -> go.Figure:
     for medicine in COLOURS:
         mine = [r for r in rows if r["medicine"] == medicine]
         fig.add_bar(x=[r["timepoint"] for r in mine], y=[r["positive_pct"] for r in mine],
-                    meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=LABELS[medicine],
+                    meta={"medicine": medicine}, marker_color=COLOURS[medicine], name=MEDICINE_LABEL[medicine],
                     text=[_pct_text(r["positive_pct"], r["answered"]) for r in mine],
                     textposition="outside")
     return _layout(fig, y="% of answered item 9 above 0", yaxis_range=[0, 105], height=300,
@@ -184,10 +195,11 @@ def item9(rows: list[dict]) -> go.Figure:
 
 def assessment_quality(rows: list[dict]) -> go.Figure:
     fig = go.Figure()
-    fig.add_bar(x=[r["timepoint"] for r in rows], y=[r["out_of_window_pct"] for r in rows],
-                name="Outside window %", marker_color="#c7782e")
-    fig.add_bar(x=[r["timepoint"] for r in rows], y=[r["phq9_prorated_pct"] for r in rows],
-                name="PHQ-9 prorated %", marker_color="#3d7ab8")
+    for key, label, colour in (("out_of_window_pct", "Outside window %", "#c7782e"),
+                               ("phq9_prorated_pct", "PHQ-9 prorated %", "#3d7ab8")):
+        fig.add_bar(x=[r["timepoint"] for r in rows], y=[r[key] for r in rows], name=label,
+                    marker_color=colour, text=[_pct_text(r[key], r["assessments"], short=True) for r in rows],
+                    textposition="outside")
     return _layout(fig, y="% of assessments", barmode="group", height=300)
 
 
@@ -247,14 +259,9 @@ def funnel_plot(rows: list[dict]) -> go.Figure:
 def completeness_heatmap(rows: list[dict]) -> go.Figure:
     sites = [r["site_id"] for r in rows]
     z = [[r[f"completeness_{t}"] for t in TIMEPOINTS] for r in rows]
-    text = [[_cell_text(r[f"completeness_{t}"], r[f"eligible_{t}"]) for t in TIMEPOINTS] for r in rows]
+    text = [[_pct_text(r[f"completeness_{t}"], r[f"eligible_{t}"], short=True) for t in TIMEPOINTS] for r in rows]
     fig = go.Figure(go.Heatmap(x=TIMEPOINTS, y=sites, z=z, text=text, texttemplate="%{text}",
                                colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title="%"),
                                hovertemplate="%{y} %{x}: %{text}"))
     return _layout(fig, height=80 + 26 * len(sites), yaxis=dict(autorange="reversed"))
 
-
-def _cell_text(value, n) -> str:
-    if value is not None:
-        return f"{value}%"
-    return "" if n == 0 else "–"

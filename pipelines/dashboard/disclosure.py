@@ -7,9 +7,10 @@ same margin use the same cell id, so they are one system of equations and are au
 1. Primary suppression: a cell whose true value is 1 to 10 is shown as "<11".
 2. Complementary suppression: further cells are hidden (shown as `HIDDEN`) until the attacker's
    linear program cannot narrow any primary cell: minimising and maximising it subject to every
-   published value, the relations, what each label implies and non-negativity must still reach 1 and
-   10 (or, where the "<11" labels of nested cells already imply a narrower range, that range). A "<11" cell implies 1..10; a complementary cell implies only >= 0 (its true value is 0 or at
-   least 11, which is not a linear constraint; the relaxation gives the attacker less, not more).
+   published value, the relations, what each label implies and non-negativity must still reach 1
+   and 10 (or, where the "<11" labels of nested cells alone already imply a narrower range, that
+   range). A "<11" cell implies 1..10; a complementary cell implies only >= 0 (its true value is 0
+   or at least 11, which is not a linear constraint; the relaxation gives the attacker less).
 3. `audit` runs that attack with scipy's HiGHS `linprog` on every build; `DisclosureError` stops the
    dashboard from being written.
 
@@ -150,16 +151,21 @@ class Grid:
         """Show again every complementary cell the audit does not need, most informative first
         (margins before inner cells, larger values before smaller): the greedy search above hides
         cells for one leak at a time and can hide more than the whole table needs."""
-        level: dict[CellId, int] = {}
-        for rel in self.relations:
-            level[rel.total] = level.get(rel.total, 0) + 1
+        level = self._levels()
         for cell in sorted(self.complementary, key=lambda c: (-level.get(c, 0), -self.values[c], repr(c))):
             self.complementary.discard(cell)
-            hidden, relations = _component_of(self, cell, by_cell)
+            _, relations = _component_of(self, cell, by_cell)
             neighbours = {c for rel in relations for c in (rel.total, *rel.parts)}
             primaries = [c for c in neighbours if c in self.primary]
             if any(_check_cell(self, p, by_cell) is not None for p in primaries):
                 self.complementary.add(cell)
+
+    def _levels(self) -> dict[CellId, int]:
+        """How many relations a cell is the total of: 0 inner, 1 margin, 2 a total of margins."""
+        level: dict[CellId, int] = {}
+        for rel in self.relations:
+            level[rel.total] = level.get(rel.total, 0) + 1
+        return level
 
     def _relations_by_cell(self) -> dict[CellId, list[Relation]]:
         by_cell: dict[CellId, list[Relation]] = {}
@@ -174,9 +180,7 @@ class Grid:
         whole range, else the one that widens it most. Cheapest: an inner cell before a margin and
         a margin before a total of margins (so "all medicines" and "all sites" figures stay
         visible), then a value of at least 11 before a zero, then the smallest value."""
-        level: dict[CellId, int] = {}
-        for rel in self.relations:
-            level[rel.total] = level.get(rel.total, 0) + 1
+        level = self._levels()
         _, relations = _component_of(self, cell, by_cell)
         published = {c for rel in relations for c in (rel.total, *rel.parts) if self.published(c)}
         ranked = sorted(published, key=lambda c: (level.get(c, 0), self.values[c] <= SMALL_MAX,

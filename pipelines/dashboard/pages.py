@@ -13,13 +13,19 @@ from scipy import stats
 from pipelines.dashboard import charts
 from pipelines.dashboard.disclosure import Grid
 from pipelines.dashboard.published import Published
-from pipelines.dashboard.sections import ALL, Column, Page, Section, flag_table, pct, rate_cells
+from pipelines.dashboard.sections import (
+    ALL,
+    MEDICINE_LABEL,
+    Column,
+    Page,
+    Section,
+    flag_table,
+    rate_cells,
+)
 from schemas.contract import MEDICINES, TIMEPOINTS
 
 FOLLOWUPS = TIMEPOINTS
 ALL_TIMEPOINTS = ["baseline", *TIMEPOINTS]
-MEDICINE_LABEL = {ALL: "All medicines", **{m: m.upper() if m in ("mdma", "lsd") else m.capitalize()
-                                           for m in MEDICINES}}
 OUTCOME_FLAGS = {
     "response": "Response (PHQ-9 halved)",
     "remission": "Remission (PHQ-9 < 5)",
@@ -178,9 +184,10 @@ def outcomes(data: Published, grid: Grid) -> Page:
     sections.append(Section(
         "outcome_rates", "Response, remission, reliable improvement and recovery",
         "Rates among episodes with paired PHQ-9 and GAD-7 scores at baseline and the timepoint "
-        "(recovery: among those who were cases at baseline). Completeness beside each rate: the share "
-        "of episodes assessed at that timepoint that have paired scores (the share of eligible "
-        "episodes needs mart_site_funnel).",
+        "(recovery: among those who were cases at baseline). Completeness beside each rate (dotted "
+        "line): the share of episodes assessed at that timepoint that have paired scores. Among "
+        "all eligible episodes, completeness is on the overview's funnel (by site, not medicine: "
+        "intake months are not published per episode).",
         [Column("medicine", "Medicine"), Column("timepoint", "Timepoint"), Column("outcome", "Outcome"),
          Column("n", "n", "count"), Column("events", "Events", "count"),
          Column("rate_pct", "Rate %", "rate"), Column("assessed", "Assessed", "count"),
@@ -481,7 +488,7 @@ def safety(data: Published, grid: Grid) -> Page:
             row = {"medicine": m, "medicine_sessions": r["n"], "with_adverse_event": r["yes"],
                    "per_100_sessions": None if r["pct"] is None else r["pct"]}
             for sev in SEVERITIES:
-                row[sev] = grid.show(("ae", m, sev) if m != ALL else ("ae", ALL, sev))
+                row[sev] = grid.show(("ae", m, sev))
             out.append(row)
         return out
 

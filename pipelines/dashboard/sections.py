@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 
 from pipelines.dashboard.disclosure import Grid
 
+from schemas.contract import MEDICINES
+
 ALL = "*"  # the "all medicines" (or "all sites") margin in cell ids and in data islands
+MEDICINE_LABEL = {ALL: "All medicines", **{m: m.upper() if m in ("mdma", "lsd") else m.capitalize()
+                                           for m in MEDICINES}}
 
 
 @dataclass(frozen=True)
