@@ -15,7 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.home import RegistryHome
@@ -54,6 +54,9 @@ class IngestPlan:
     uploads: list[PlannedUpload]
     files_seen: int
     files_hashed: int
+    # (upload_id, size, mtime_ns) of files touched but unchanged: ingest records their new stat,
+    # so that they are not hashed again
+    touched: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def site_months(self) -> list[str]:
@@ -128,7 +131,7 @@ def plan_ingest(home: RegistryHome) -> IngestPlan:
     the newest upload recorded for their site, month and kind are read (to hash them)."""
     latest = Manifest(home.manifest_db).latest()
     roster = home.read_roster()
-    planned, seen, hashed = [], 0, 0
+    planned, touched, seen, hashed = [], [], 0, 0
     for file, stat in scan(home.landing):
         seen += 1
         known = latest.get((file.site, file.month, file.kind))
@@ -139,4 +142,6 @@ def plan_ingest(home: RegistryHome) -> IngestPlan:
             sha, hashed = sha256_of(file.path), hashed + 1
         if needs_ingest(file, sha, known, roster):
             planned.append(PlannedUpload(file, sha, stat.st_size, stat.st_mtime_ns))
-    return IngestPlan(planned, seen, hashed)
+        elif not unchanged:
+            touched.append((known.upload_id, stat.st_size, stat.st_mtime_ns))
+    return IngestPlan(planned, seen, hashed, touched)

@@ -141,6 +141,15 @@ class Manifest:
             con.execute("commit")
         return ids
 
+    def refresh_stats(self, stats: list[tuple[int, int, int]]) -> None:
+        """Record the new (size, mtime_ns) of uploads whose file was touched but not changed."""
+        if not stats:
+            return
+        with self._connect() as con:
+            con.execute("update uploads set size_bytes = s.size, mtime_ns = s.mtime from (values "
+                        + ", ".join(["(?, ?, ?)"] * len(stats)) + ") s(upload_id, size, mtime) "
+                        "where uploads.upload_id = s.upload_id", [v for row in stats for v in row])
+
     def last_upload_id(self) -> int:
         if self._con is None and not self.path.exists():
             return 0

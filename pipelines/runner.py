@@ -40,7 +40,7 @@ class RunSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-BUILD_STEPS = {"registry_dbt_models": "dbt", "published_registry": "publish", "dashboard": "dashboard"}
+BUILD_STEPS = {"registry_dbt_models": "dbt", "published__registry": "publish", "dashboard": "dashboard"}
 
 
 def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:

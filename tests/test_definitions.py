@@ -93,3 +93,14 @@ def test_dashboard_is_rebuilt_by_the_build_job_after_publish():
     assert graph.get(AssetKey(["dashboard"])).parent_keys == {AssetKey(["published", "registry"])}
     selected = defs.resolve_job_def("build_registry").asset_layer.selected_asset_keys
     assert {AssetKey(["dashboard"]), AssetKey(["published", "registry"])} <= selected
+
+
+def test_definitions_bound_to_a_home_read_that_home(tmp_path):
+    """The CLI and the benchmark pass the registry home explicitly, not through the environment."""
+    from pipelines.definitions import registry_definitions
+    from pipelines.home import RegistryHome
+
+    bound = registry_definitions(RegistryHome(tmp_path))
+    assert bound.resolve_job_def("ingest_uploads") and bound.resolve_job_def("build_registry")
+    registry = bound.resources["registry"]
+    assert registry.paths.root == tmp_path and defs.resources["registry"].home == ""

@@ -172,6 +172,26 @@ def test_a_corrected_file_replaces_the_earlier_upload(home):
     assert first["superseded_by"] == second["upload_id"] and second["superseded_by"] is None
     assert second["status"] == "accepted"
     assert published(home, "select count(*) from dim_episodes") == [(4,)]
+    # The month's one intake file: BOS01's three rows all from the corrected upload (the earlier
+    # upload's two are gone), NYC02's row of the same month untouched.
+    month = pl.read_parquet(home / "lake" / "validated" / "intake" / "month=2024-01" / "part-0.parquet")
+    assert sorted(month.group_by("site_id", "upload_sha256").len().rows()) == sorted([
+        ("BOS01", second["sha256"], 3), ("NYC02", sha(home / "landing" / "NYC02" / "2024-01" / "intake.csv"), 1)])
+    assert [p.name for p in (home / "lake" / "validated" / "intake").rglob("*.parquet")] == ["part-0.parquet"]
+
+
+def test_planning_hashes_only_what_changed(home):
+    from pipelines.landing import plan_ingest
+
+    settled = plan_ingest(RegistryHome(home))
+    # (the alliance file touched above was re-hashed once, and its new stat recorded)
+    assert not settled.uploads and settled.files_hashed == 0 and settled.files_seen == 4
+    write(home, "NYC02", "2024-01", "intake", [intake_row(site_id="NYC02", client_id="C0005")])
+    changed = plan_ingest(RegistryHome(home))
+    assert [u.file.site_month for u in changed.uploads] == ["NYC02-2024-01"]
+    assert (changed.files_seen, changed.files_hashed) == (4, 1)
+    write(home, "NYC02", "2024-01", "intake", [intake_row(site_id="NYC02", client_id="C0001")])
+    assert not plan_ingest(RegistryHome(home)).uploads  # the same content as recorded again
 
 
 def test_a_withdrawn_client_leaves_the_published_database_and_later_rows_are_held_back(home):

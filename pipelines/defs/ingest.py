@@ -73,6 +73,7 @@ def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
                      f"({plan.files_hashed} hashed)")
     outcomes: dict[str, list[IngestOutcome]] = {kind: [] for kind in KINDS}
     with Manifest(home.manifest_db).session() as manifest:
+        manifest.refresh_stats(plan.touched)
         ingest_files(home, plan.uploads, key, roster, manifest,
                      lambda outcome: outcomes[outcome.file.kind].append(outcome), timings)
     today = datetime.now(UTC).date()
