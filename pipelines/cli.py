@@ -173,7 +173,8 @@ def cmd_bench(args) -> int:
         figures = guard.run(args.rows or guard.DEFAULT_ROWS, args.out, say)
         rows = [(key, str(figures[key])) for key in (
             "rows", "file_bytes", "guard_seconds", "duckdb_read_csv_seconds", "pandas_pandera_seconds",
-            "guard_ratio", "speedup_vs_pandas_pandera", "guard_peak_rss_mb", "written_to")]
+            "guard_ratio", "speedup_vs_pandas_pandera", "guard_cpu_ratio", "guard_peak_rss_mb",
+            "written_to")]
         table = Table("measure", "value")
     else:
         figures = scale.run(args.scale, args.out, args.work or Path(tempfile.gettempdir()), say)

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.guard import check_upload
 from pipelines.report import feedback
-from tests.guard_corpus.cases import cases
+from tests.guard_corpus.cases import EXPECTED, cases, expected_table
 
 CASES = cases()
 
@@ -20,6 +20,10 @@ def test_the_corpus_covers_every_category_with_sixty_files_or_more():
     assert len(CASES) >= 60 and len({c.id for c in CASES}) == len(CASES)
     assert set(by_category) == {"structure", "encoding", "quoting", "workbook", "identifiers",
                                 "unicode_digits", "formula", "compression"}
+
+
+def test_the_table_beside_the_corpus_is_the_corpus():
+    assert EXPECTED.read_text() == expected_table()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.category}-{c.id}" for c in CASES])

@@ -67,3 +67,36 @@ def test_the_accounting_identity_is_enforced_under_python_dash_o():
             "try:\n    check_identity(10, 5, 3, 1)\nexcept AccountingError:\n    print('enforced')\n")
     done = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "enforced"
+
+
+def test_integers_read_as_integers_give_the_outcome_of_reading_text(monkeypatch):
+    import pipelines.guard.check as check
+    from tests.factories import followup_row
+
+    spellings = ["1000", "100", "10", "1", "999", "1095", "0", "-1", "030", "+30", "30.0", "NA", "",
+                 "123456789", "1e3"]
+    rows = [followup_row(client_id=f"C{i:04d}", days_since_intake=v) for i, v in enumerate(spellings)]
+    rows += [followup_row(client_id=f"D{i:04d}", days_since_intake=str(10 ** (i % 4)), timepoint="3m")
+             for i in range(200)]
+    for data in (to_csv(rows, "followup"), to_csv(rows[15:], "followup")):
+        typed = check_upload(data, "followup.csv", "followup", "BOS01")
+        monkeypatch.setattr(check, "_integer_columns", lambda kind: frozenset())
+        text = check_upload(data, "followup.csv", "followup", "BOS01")
+        monkeypatch.undo()
+        assert typed.to_dict() == text.to_dict()
+        if typed.accepted is not None:
+            assert typed.accepted.equals(text.accepted)
+    assert {f["rule"] for f in typed.to_dict()["failures"]} == set()  # the plain file: all accepted
+
+
+def test_a_clean_chunk_skips_pandera_but_every_broken_rule_still_reaches_it():
+    from tests.factories import followup_row
+
+    rows = [followup_row(client_id="C0001"), followup_row(client_id="C0002", phq9_1="4"),
+            followup_row(client_id="C0003", timepoint="2m"), followup_row(client_id="C0004", episode="0"),
+            followup_row(client_id="C0005", site_id=""), followup_row(client_id="x!")]
+    report = check_upload(to_csv(rows, "followup"), "followup.csv", "followup", "BOS01").to_dict()
+    assert {(f["rule"], f["column"]): f["count"] for f in report["failures"]} == {
+        ("out_of_range", "phq9_1"): 1, ("not_allowed_value", "timepoint"): 1,
+        ("out_of_range", "episode"): 1, ("missing_value", "site_id"): 1, ("bad_format", "client_id"): 1}
+    assert (report["rows_accepted"], report["rows_quarantined"]) == (1, 5)

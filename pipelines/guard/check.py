@@ -23,8 +23,8 @@ from pipelines.guard.dialect import sniff_delimiter
 from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
-from pipelines.guard.table import (MISSING_SPELLINGS, ROW, Table, UnreadableTable, missing_to_none, read_csv,
-                                   read_xlsx)
+from pipelines.guard.table import MISSING_SPELLINGS, ROW, Table, UnreadableTable, missing_to_none, read_csv
+from pipelines.guard.workbook import read_xlsx
 from pipelines.guard.validation import contract_failures
 from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
 
@@ -139,10 +139,14 @@ def _open_table(result: GuardResult, upload: Upload, name: str, windows_1252: bo
         return workbook.table
     source = text_source(open_upload(upload.data, upload.filename), windows_1252)
     result.encoding = source.encoding
-    table = read_csv(source, sniff_delimiter)
+    table = read_csv(source, sniff_delimiter, _integer_columns(upload.kind))
     if table is not None:
         result.delimiter = table.delimiter
     return table
+
+
+def _integer_columns(kind: str) -> frozenset[str]:
+    return frozenset(n for n, c in MODELS[kind].to_schema().columns.items() if str(c.dtype).startswith("Int"))
 
 
 def _read_all(result: GuardResult, table: Table, upload: Upload,
@@ -200,20 +204,20 @@ def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
     with many leading zeros is cleared too: no SSN, phone or ZIP code is all leading zeros.)"""
     if parsed is None:
         return {}
-    typed, out = parsed[0], {}
+    typed, masks = parsed[0], []
     for name in frame.columns:
         column = schema.columns.get(name)
         if column is None:
             continue
-        dtype, ok = str(column.dtype), typed[name].is_not_null()
+        dtype, value = str(column.dtype), pl.col(name)
         allowed = [c.statistics["allowed_values"] for c in column.checks if c.name == "isin"]
         if dtype.startswith("Int"):
-            out[name] = ok & typed[name].is_between(-9_999, 9_999)
+            masks.append(value.is_between(-9_999, 9_999).fill_null(False).alias(name))
         elif dtype == "Boolean":
-            out[name] = ok
+            masks.append(value.is_not_null().alias(name))
         elif allowed:
-            out[name] = typed[name].is_in(allowed[0])
-    return out
+            masks.append(value.is_in(allowed[0]).fill_null(False).alias(name))
+    return typed.select(masks).to_dict() if masks else {}
 
 
 def _check_header(result: GuardResult, header: list[str], schema) -> None:
@@ -325,7 +329,8 @@ def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Ser
         reasons.setdefault(f.row, []).append(f"{f.column or 'row'}: {f.rule}")
     header = pending.header
     schema = {c: pl.String for c in header} | {ROW: pl.Int64}
-    frames = [f.select(header + [ROW]) for f in pending.bad_raw if f.height]
+    frames = [f.select(*(pl.col(c).cast(pl.String) for c in header), ROW)
+              for f in pending.bad_raw if f.height]
     typed = [pl.concat(_parts(pending)).filter(pl.col(ROW).is_in(conflicting.to_list()))
              .select(*(pl.col(c).cast(pl.String) for c in header), ROW).collect()] if len(conflicting) else []
     spill = [pl.DataFrame([dict(zip(header, map(missing_to_none, fields[:len(header)]))) | {ROW: row}

@@ -200,14 +200,15 @@ def scan_values(frame: pl.DataFrame, text_columns: set[str],
     file the rules then see a few hundred values, not every cell."""
     found = set()
     for column, dtype in frame.schema.items():
-        if dtype != pl.String:
+        if dtype not in (pl.String, pl.Int64):
             continue
         values = frame[column]
         if cleared and column in cleared:
             if cleared[column].all():
                 continue
             values = values.filter(~cleared[column])
-        values = values.drop_nulls().unique()
+        # A column read as integers was written plainly: its text is the number's own spelling.
+        values = values.drop_nulls().unique().cast(pl.String)
         values = values.filter(~values.str.contains(HARMLESS))
         if values.is_empty():
             continue
@@ -235,8 +236,9 @@ def scan_special_columns(frame: pl.DataFrame) -> set[IdentifierFinding]:
         if zip3.is_in(sorted(RESTRICTED_ZIP3 - {ZIP3_MASK})).any():
             findings.add(IdentifierFinding("zip3", "restricted_zip3"))
     if "age_years" in frame.columns:
-        ages = frame["age_years"].str.strip_chars().str.replace(",", ".", literal=True).cast(
-            pl.Float64, strict=False)
+        ages = frame["age_years"]
+        if ages.dtype == pl.String:
+            ages = ages.str.strip_chars().str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
         if (ages > AGE_TOP_CODE).any():
             findings.add(IdentifierFinding("age_years", "age_over_90"))
     return findings

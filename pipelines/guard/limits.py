@@ -9,8 +9,8 @@ from __future__ import annotations
 MAX_DECOMPRESSED_BYTES = 4 * 2**30  # a .csv.gz may unpack to at most 4 GiB (and a .csv be that large)
 MAX_COLUMNS = 1_000
 MAX_CELL_CHARS = 10_000
-BLOCK_BYTES = 8 * 2**20  # the guard reads, checks and forgets the file this much at a time
-FALLBACK_CHUNK_ROWS = 100_000  # rows per chunk on the slow path (quoted line breaks, CR line ends)
+BLOCK_BYTES = 16 * 2**20  # the guard reads, checks and forgets the file this much at a time
+FALLBACK_CHUNK_ROWS = 200_000  # rows per chunk on the slow path (quoted line breaks, CR line ends)
 
 
 class LimitExceeded(Exception):

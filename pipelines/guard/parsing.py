@@ -53,7 +53,7 @@ def parse_columns(raw: pl.DataFrame, schema, decimal_comma: bool) -> tuple[pl.Da
 
 
 def _missing(text: pl.Series) -> pl.Series:
-    return text.is_null() | text.is_in(MISSING_SPELLINGS)
+    return text.is_null() | text.is_in(MISSING_SPELLINGS) if text.dtype == pl.String else text.is_null()
 
 
 def _unparsed(text: pl.Series, typed: pl.Series) -> pl.Series:
@@ -65,18 +65,27 @@ def _unparsed(text: pl.Series, typed: pl.Series) -> pl.Series:
 
 def _typed(frame: pl.DataFrame, schema, decimal_comma: bool, lenient: set[str]):
     values, rules = [], {}
+    # The missing tokens are at most three characters long: a text column without so short a cell
+    # (most pseudonym columns) needs no lookup.
+    text = [n for n, t in frame.schema.items() if t == pl.String and n in schema.columns]
+    short = frame.select((pl.col(n).str.len_bytes() <= 3).any() for n in text).row(0) if text else ()
+    tokens = {n for n, hit in zip(text, short) if hit}
     for name in frame.columns:
         column = schema.columns.get(name)
         if column is None:
             continue
-        parsed, rule = _parse(pl.col(name), column, decimal_comma, name in lenient)
+        if frame.schema[name] == pl.Int64:  # read as integers already (table._fast_chunk)
+            values.append(pl.col(name))
+            continue
+        parsed, rule = _parse(pl.col(name), column, decimal_comma, name in lenient, name in tokens)
         values.append(parsed.alias(name))
         if rule:
             rules[name] = rule
     return frame.select(*values, *([ROW] if ROW in frame.columns else [])), rules
 
 
-def _parse(text: pl.Expr, column, decimal_comma: bool, lenient: bool) -> tuple[pl.Expr, str | None]:
+def _parse(text: pl.Expr, column, decimal_comma: bool, lenient: bool,
+           tokens: bool = True) -> tuple[pl.Expr, str | None]:
     dtype = str(column.dtype)
     if dtype.startswith("Int") and not lenient:
         return text.cast(pl.Int64, strict=False), "not_an_integer"
@@ -89,7 +98,7 @@ def _parse(text: pl.Expr, column, decimal_comma: bool, lenient: bool) -> tuple[p
                 "not_a_number")
     if dtype == "Boolean":
         return text.replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean), "not_a_boolean"
-    text = text.replace(MISSING_SPELLINGS, None)
+    text = text.replace(MISSING_SPELLINGS, None) if tokens else text
     if any(check.name == "isin" for check in column.checks):
         return text.str.to_lowercase(), None
     if (column.metadata or {}).get("case") == "upper":

@@ -11,7 +11,6 @@ fields apart, and the count of blank lines.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ class UnreadableTable(Exception):
 
 @dataclass
 class Chunk:
-    frame: pl.DataFrame  # one String column per header column (stripped; empty -> null) + ROW
+    frame: pl.DataFrame  # a column per header column: text (stripped; empty -> null) or Int64; + ROW
     ragged: list[tuple[int, int, list[str]]] = field(default_factory=list)  # (row, n_fields, fields)
     blank_lines: int = 0
     ascii: bool = False  # every cell is ASCII: Unicode normalisation has nothing to do
@@ -67,8 +66,9 @@ def cells(frame: pl.DataFrame, columns: list[str], strip: bool = True) -> pl.Dat
 
 # -- CSV ---------------------------------------------------------------------------------------------
 
-def read_csv(source: TextSource, sniff) -> Table | None:
-    """The header and a lazy stream of chunks; None for a file with no header line at all."""
+def read_csv(source: TextSource, sniff, integers: frozenset[str] = frozenset()) -> Table | None:
+    """The header and a lazy stream of chunks; None for a file with no header line at all.
+    Columns named in `integers` may arrive as Int64 (see _fast_chunk); all others as text."""
     blocks = source.blocks()
     first = next(blocks, b"")
     text = first.decode()
@@ -88,7 +88,8 @@ def read_csv(source: TextSource, sniff) -> Table | None:
         return _slow_table(_chain(first[sep_bytes:], blocks), delimiter)
     header = _header(header_line, delimiter)
     rest = first[len(text[:pos + len(header_line)].encode()):]
-    return Table(header, delimiter, _fast_chunks(_chain(rest, blocks), header, delimiter, line + 1))
+    return Table(header, delimiter, _fast_chunks(_chain(rest, blocks), header, delimiter, line + 1,
+                                                 integers))
 
 
 def _line_at(text: str, pos: int) -> str:
@@ -126,20 +127,26 @@ def _chain(first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _fast_chunks(blocks: Iterator[bytes], header: list[str], delimiter: str, line: int) -> Iterator[Chunk]:
+def _fast_chunks(blocks: Iterator[bytes], header: list[str], delimiter: str, line: int,
+                 integers: frozenset[str]) -> Iterator[Chunk]:
     for block in blocks:
-        chunk = _fast_chunk(block, header, delimiter, line)
+        chunk = _fast_chunk(block, header, delimiter, line, integers)
         if chunk is None:  # this block needs the slow path; so does the rest of the file
-            yield from _slow_chunks(_records(_chain(block, blocks), delimiter), header, line)
+            yield from slow_chunks(_records(_chain(block, blocks), delimiter), header, line)
             return
         yield chunk
         line += chunk.frame.height + len(chunk.ragged) + chunk.blank_lines
 
 
-def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int) -> Chunk | None:
-    """One block of whole lines through polars, or None when a line is not one record."""
+def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
+                integers: frozenset[str]) -> Chunk | None:
+    """One block of whole lines through polars, or None when a line is not one record.
+
+    Integer columns are first read as integers: when every line's length shows that each of them was
+    written the plain way ("41", not "41.0", "+41" or "NA"), the block needs no text for them and no
+    parsing; otherwise the block is read again with every cell as text."""
     width = len(header)
-    if b"\x1f" in block or block.count(b"\r") != block.count(b"\r\n"):
+    if b"\x1f" in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
         return None  # the line reader's separator in the data, or CR-only line ends
     lines = pl.read_csv(block, has_header=False, separator="\x1f", quote_char=None,
                         schema={"l": pl.String}, raise_if_empty=False)["l"]
@@ -154,43 +161,71 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int) -> C
     quotes = lines.str.count_matches('"', literal=True).fill_null(0) if has_quotes else None
     if quotes is not None and ((quotes % 2) == 1).any():
         return None  # a quoted field spans lines
-    names = [f"\x1fc{i}" for i in range(width)] + [_OVERFLOW]
-    frame = pl.read_csv(block, has_header=False, separator=delimiter,
-                        quote_char='"' if has_quotes else None, schema={n: pl.String for n in names},
-                        truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
-                        raise_if_empty=False)
-    if frame.height != lines.len():
+    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not block.isascii()
+    plain = not padded and len(set(header)) == width
+    typed = {i for i, h in enumerate(header) if h in integers} if plain else set()
+    read = _read_block(block, lines, length, quotes, width, delimiter, typed)
+    if read is not None and typed and read[2].any():
+        read = _read_block(block, lines, length, quotes, width, delimiter, set())
+    if read is None:
         return None
-    # A line is one record of exactly `width` fields when its length is the fields' lengths plus the
-    # delimiters between them (and the quote characters the reader removed): no counting per field.
-    fields = frame.select(pl.sum_horizontal(pl.col(n).str.len_bytes().fill_null(0) for n in names[:-1])
-                          ).to_series()
-    if quotes is not None:
-        fields = fields + quotes
-    exact = length == fields + (width - 1)
-    trailing = (length == fields + width) & frame[_OVERFLOW].is_null() & lines.str.strip_chars_end(
-        "\r").str.ends_with(delimiter) if not exact.all() else exact
-    blank = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
-    if b" " in block or b"\t" in block:
-        blank = blank | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$').fill_null(True)
-    odd = ~blank & ~exact & ~trailing.fill_null(False)
+    frame, blank, odd = read
     ragged = []
-    if odd.any():
-        for i in odd.arg_true():
-            fields_of = _split(lines[i], delimiter)
-            while len(fields_of) > width and not fields_of[-1].strip():
-                fields_of.pop()  # trailing empty cells (spreadsheets pad rows)
-            if len(fields_of) != width:
-                ragged.append((line + i, len(fields_of), fields_of))
-    frame = frame.select(*(pl.col(n).alias(h) for n, h in zip(names, _unique(header))),
+    for i in odd.arg_true() if odd.any() else []:
+        fields_of = _split(lines[i], delimiter)
+        while len(fields_of) > width and not fields_of[-1].strip():
+            fields_of.pop()  # trailing empty cells (spreadsheets pad rows)
+        if len(fields_of) != width:
+            ragged.append((line + i, len(fields_of), fields_of))
+    names = _unique(header)
+    frame = frame.select(*(pl.col(f"\x1fc{i}").alias(h) for i, h in enumerate(names)),
                          pl.int_range(line, line + frame.height, dtype=pl.Int64).alias(ROW))
     drop = blank
     if ragged:
         drop = drop | frame[ROW].is_in([r for r, _, _ in ragged])
     if drop.any():
         frame = frame.filter(~drop)
-    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not block.isascii()
-    return Chunk(cells(frame, _unique(header), strip=padded), ragged, int(blank.sum()), block.isascii())
+    text = [h for i, h in enumerate(names) if i not in typed]
+    return Chunk(cells(frame, text, strip=padded), ragged, int(blank.sum()), block.isascii())
+
+
+def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Series | None, width: int,
+                delimiter: str, typed: set[int]) -> tuple[pl.DataFrame, pl.Series, pl.Series] | None:
+    """The block's fields (positions in `typed` as Int64), which lines are blank, and which are
+    not one record of `width` plain fields."""
+    names = [f"\x1fc{i}" for i in range(width)] + [_OVERFLOW]
+    schema = {n: pl.Int64 if i in typed else pl.String for i, n in enumerate(names)}
+    frame = pl.read_csv(block, has_header=False, separator=delimiter,
+                        quote_char='"' if quotes is not None else None, schema=schema,
+                        truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
+                        ignore_errors=bool(typed), raise_if_empty=False)
+    if frame.height != lines.len():
+        return None
+    # A line is one record of exactly `width` fields when its length is the fields' lengths plus the
+    # delimiters between them (and the quote characters the reader removed): no counting per field.
+    # An integer read from its plain spelling has as many characters as digits (and a minus sign).
+    fields = frame.select(pl.sum_horizontal(
+        _digits(pl.col(n)) if i in typed else pl.col(n).str.len_bytes().fill_null(0)
+        for i, n in enumerate(names[:-1]))).to_series()
+    if quotes is not None:
+        fields = fields + quotes
+    exact = length == fields + (width - 1)
+    trailing = ((length == fields + width) & frame[_OVERFLOW].is_null()
+                & lines.str.strip_chars_end("\r").str.ends_with(delimiter)).fill_null(False)
+    blank = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    if b" " in block or b"\t" in block:
+        blank = blank | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$').fill_null(True)
+    return frame, blank, ~blank & ~exact & ~trailing
+
+
+def _digits(value: pl.Expr) -> pl.Expr:
+    """Characters of an integer written plainly, for the contract's integers (all below 10,000);
+    0 for a null (an empty field). A larger value breaks the contract anyway: -100 makes its line
+    fail the length test, so the block is read again as text and judged there."""
+    magnitude = value.abs()
+    digits = 1 + (magnitude >= 10).cast(pl.Int64) + (magnitude >= 100).cast(pl.Int64) + (
+        magnitude >= 1000).cast(pl.Int64) + (value < 0).cast(pl.Int64)
+    return pl.when(magnitude >= 10_000).then(-100).otherwise(digits).fill_null(0)
 
 
 def _unique(header: list[str]) -> list[str]:
@@ -244,11 +279,11 @@ def _slow_table(blocks: Iterator[bytes], delimiter: str) -> Table | None:
     for consumed, record in records:
         if any(cell.strip() for cell in record):
             header = header_of(record)
-            return Table(header, delimiter, _slow_chunks(records, header, 1, relative=False))
+            return Table(header, delimiter, slow_chunks(records, header, 1, relative=False))
     return None
 
 
-def _slow_chunks(records: Iterable[tuple[int, list[str]]], header: list[str], line: int,
+def slow_chunks(records: Iterable[tuple[int, list[str]]], header: list[str], line: int,
                  relative: bool = True) -> Iterator[Chunk]:
     """Chunks from csv records; `consumed` counts from `line` when relative, from line 1 otherwise."""
     width = len(header)
@@ -277,56 +312,3 @@ def _chunk(header: list[str], kept: list[list[str]], rows: list[int], ragged, bl
                          schema={**{f"\x1fc{i}": pl.String for i in range(len(header))}, ROW: pl.Int64})
     frame = frame.rename({f"\x1fc{i}": h for i, h in enumerate(_unique(header))})
     return Chunk(cells(frame, [c for c in frame.columns if c != ROW]), ragged, blank)
-
-
-# -- workbooks ---------------------------------------------------------------------------------------
-
-@dataclass
-class Workbook:
-    table: Table | None
-    other_sheets: list[pl.DataFrame]  # every other sheet that holds a value, as text cells
-
-
-def read_xlsx(data: bytes) -> Workbook:
-    """Every sheet read for what it holds, hidden or not, with or without the optional <dimension>
-    element (read-only openpyxl trusts it unless told to reset it). The first sheet with data is the
-    table, with the spreadsheet's own row numbers; numbers keep their spelling (3 -> "3"); a date cell
-    becomes ISO text so that the identifier scan sees it for what it is."""
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    sheets = []
-    try:
-        for sheet in workbook.worksheets:
-            sheet.reset_dimensions()
-            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            if any(cell for row in rows for cell in row):
-                sheets.append(rows)
-    finally:
-        workbook.close()
-    if not sheets:
-        return Workbook(None, [])
-    others = [_sheet_frame(rows) for rows in sheets[1:]]
-    records = ((i, row) for i, row in enumerate(sheets[0]))
-    for i, row in records:
-        if any(cell.strip() for cell in row):
-            header = header_of(row)
-            padded = ((j, r + [""] * (len(header) - len(r))) for j, r in records)
-            return Workbook(Table(header, None, _slow_chunks(padded, header, 1, relative=False)), others)
-    return Workbook(None, others)
-
-
-def _sheet_frame(rows: list[list[str]]) -> pl.DataFrame:
-    width = max(len(r) for r in rows)
-    return pl.DataFrame([r + [""] * (width - len(r)) for r in rows], orient="row",
-                        schema={f"column {i + 1}": pl.String for i in range(width)})
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -143,13 +143,15 @@ def cases() -> list[Case]:
              frozenset({"unreadable_file"})))
     add(Case("encoding", "undefined_cp1252_bytes", bytes([0x81, 0x8d, 0x8f, 0x90]) * 10, "rejected", None,
              frozenset({"unreadable_file"})))
-    add(Case("encoding", "binary_file", bytes(range(256)) * 4, "rejected", None, frozenset({"unreadable_file"})))
+    add(Case("encoding", "binary_file", bytes(range(256)) * 4, "rejected", None,
+             frozenset({"unreadable_file"})))
     add(Case("encoding", "bom_then_invalid_utf8", b"\xef\xbb\xbf" + header.encode() + b"\n\xff\xfe\n",
              "rejected", None, frozenset({"unreadable_file"})))
-    add(Case("encoding", "invalid_utf8_late", (text * 1).encode() + _csv(
-        [good[0] | {"client_id": "C0099", "protocol": "Caf\xe9"}]).split(b"\n", 1)[1].decode().encode("cp1252"),
+    late = _csv([good[0] | {"client_id": "C0099", "protocol": "Caf\xe9"}]).split(b"\n", 1)[1]
+    add(Case("encoding", "invalid_utf8_late", text.encode() + late.decode().encode("cp1252"),
              "partially_accepted", (3, 2, 1, 0), frozenset({"bad_format"})))
-    add(Case("encoding", "accented_header_cp1252", _csv(good, encoding="cp1252", columns=list(good[0]) + ["né"]),
+    add(Case("encoding", "accented_header_cp1252",
+             _csv(good, encoding="cp1252", columns=list(good[0]) + ["né"]),
              "rejected", (2, None, None, None), frozenset({"unknown_column"})))
 
     # -- quoting -----------------------------------------------------------------------------------
@@ -241,11 +243,13 @@ def cases() -> list[Case]:
              "rejected", (2, None, None, None), frozenset({"age_over_90"}), secret="٩٣"))
     add(Case("unicode_digits", "full_width_restricted_zip3", _csv([good[0], good[1] | {"zip3": "０３６"}]),
              "rejected", (2, None, None, None), frozenset({"restricted_zip3"}), secret="０３６"))
-    add(Case("unicode_digits", "full_width_ssn", _csv([good[0], good[1] | {"client_id": "１２３-４５-６７８９"}]),
+    add(Case("unicode_digits", "full_width_ssn",
+             _csv([good[0], good[1] | {"client_id": "１２３-４５-６７８９"}]),
              "rejected", (2, None, None, None), frozenset({"ssn"})))
     add(Case("unicode_digits", "arabic_indic_age_ok", _csv([good[0], good[1] | {"age_years": "٤١"}]),
              "accepted", (2, 2, 0, 0)))
-    add(Case("unicode_digits", "devanagari_phone", _csv([good[0], good[1] | {"protocol": "(६१७) ५५५-०१४३"}]),
+    add(Case("unicode_digits", "devanagari_phone",
+             _csv([good[0], good[1] | {"protocol": "(६१७) ५५५-०१४३"}]),
              "rejected", (2, None, None, None), frozenset({"phone"})))
 
     # -- formula-like values -----------------------------------------------------------------------
@@ -258,7 +262,8 @@ def cases() -> list[Case]:
                  frozenset({rule})))
 
     # -- compression -------------------------------------------------------------------------------
-    add(Case("compression", "gzip", gzip.compress(text.encode()), "accepted", (2, 2, 0, 0), name="intake.csv.gz"))
+    add(Case("compression", "gzip", gzip.compress(text.encode()), "accepted", (2, 2, 0, 0),
+             name="intake.csv.gz"))
     add(Case("compression", "gzip_truncated", gzip.compress(text.encode() * 50)[:-20], "rejected", None,
              frozenset({"unreadable_file"}), name="intake.csv.gz"))
     add(Case("compression", "gz_name_not_gzip", text.encode(), "rejected", None,
@@ -271,18 +276,28 @@ def cases() -> list[Case]:
     return out
 
 
+EXPECTED = Path(__file__).with_name("expected.csv")
+
+
+def expected_table() -> str:
+    """The table of expected outcomes, one line per case (kept beside this module as expected.csv)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["category", "id", "file", "status", "rows_read", "rows_accepted",
+                     "rows_quarantined", "rows_deduplicated", "rules"])
+    for case in cases():
+        writer.writerow([case.category, case.id, case.filename, case.status,
+                         *(case.counts or (None,) * 4), " ".join(sorted(case.rules))])
+    return out.getvalue()
+
+
 def write_corpus(directory: Path) -> None:
     """Every case as a file (`<category>/<id>/<filename>`) and the table of expected outcomes."""
-    with open(directory / "expected.csv", "w", newline="") as table:
-        writer = csv.writer(table)
-        writer.writerow(["category", "id", "file", "status", "rows_read", "rows_accepted",
-                         "rows_quarantined", "rows_deduplicated", "rules"])
-        for case in cases():
-            path = directory / case.category / case.id / case.filename
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(case.data)
-            writer.writerow([case.category, case.id, case.filename, case.status,
-                             *(case.counts or (None,) * 4), " ".join(sorted(case.rules))])
+    for case in cases():
+        path = directory / case.category / case.id / case.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(case.data)
+    (directory / "expected.csv").write_text(expected_table())
 
 
 if __name__ == "__main__":
