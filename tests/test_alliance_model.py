@@ -19,10 +19,10 @@ from pipelines.home import RegistryHome
 from pipelines.runner import run_registry
 from pipelines.synthetic import generate_registry
 
-# 7 sites x 12 months at a fixed volume (a few sites join late): about 4,600 episodes, of which
-# about 750 reach the 6-month sample at 5 sites, in under 200 files (ingest time grows with files).
-EFFECT = dict(sites=7, months=12, seed=31, intakes_per_month=90.0)
-NULL = dict(sites=7, months=12, seed=32, intakes_per_month=50.0, alliance_effect=False)
+# 10 sites x 12 months at a fixed volume (some sites join late): about 4,500 episodes, of which
+# about 700 reach the 6-month sample, in under 300 files (ingest time grows with files).
+EFFECT = dict(sites=10, months=12, seed=31, intakes_per_month=60.0)
+NULL = dict(sites=10, months=12, seed=32, intakes_per_month=40.0, alliance_effect=False)
 
 
 def build(root, **arguments):

@@ -45,20 +45,26 @@
 
 {#-
     Rank of `expression` within `partition_by`, tied values sharing the average of their ranks
-    (1-based), as Spearman's correlation needs: the lowest rank of the tie group plus half its size
-    minus one.
+    (1-based), as Spearman's correlation needs, centred on the mean rank (n + 1) / 2, which average
+    ranks always have: the lowest rank of the tie group plus half its size minus one, minus the mean.
+    Centred ranks are multiples of 1/2, so sums of their products are exact in binary floating point
+    and the correlation does not depend on the order rows are summed in.
 -#}
-{% macro average_rank(expression, partition_by) -%}
+{% macro centred_average_rank(expression, partition_by) -%}
     (rank() over (partition by {{ partition_by }} order by {{ expression }})
-        + (count(*) over (partition by {{ partition_by }}, {{ expression }}) - 1) / 2.0)
+        + (count(*) over (partition by {{ partition_by }}, {{ expression }}) - 1) / 2.0
+        - (count(*) over (partition by {{ partition_by }}) + 1) / 2.0)
 {%- endmacro %}
 
 {#-
-    Pearson correlation of two columns in an aggregate; null when either does not vary (or fewer than
-    two rows). Over average ranks it is Spearman's rho with ties.
+    Pearson correlation, in an aggregate, of two columns already centred on their means:
+    sum(x y) / sqrt(sum(x^2) sum(y^2)). Null when either does not vary. Over centred average ranks it
+    is Spearman's rho with ties (as scipy.stats.spearmanr).
 -#}
-{% macro correlation(x, y) -%}
-    case when stddev_samp({{ x }}) > 0 and stddev_samp({{ y }}) > 0 then corr({{ x }}, {{ y }}) end
+{% macro correlation_of_centred(x, y) -%}
+    case when sum({{ x }} * {{ x }}) > 0 and sum({{ y }} * {{ y }}) > 0 then
+        sum({{ x }} * {{ y }}) / sqrt(sum({{ x }} * {{ x }}) * sum({{ y }} * {{ y }}))
+    end
 {%- endmacro %}
 
 {#-

@@ -27,8 +27,8 @@ ranked as (
 
     select
         timepoint,
-        {{ average_rank('alliance_prep', 'timepoint') }} as alliance_rank,
-        {{ average_rank('phq9_change', 'timepoint') }} as change_rank
+        {{ centred_average_rank('alliance_prep', 'timepoint') }} as alliance_rank,
+        {{ centred_average_rank('phq9_change', 'timepoint') }} as change_rank
     from pairs
 
 ),
@@ -38,7 +38,7 @@ correlated as (
     select
         timepoint,
         count(*) as n,
-        {{ correlation('alliance_rank', 'change_rank') }} as rho
+        {{ correlation_of_centred('alliance_rank', 'change_rank') }} as rho
     from ranked
     group by timepoint
 
