@@ -233,13 +233,15 @@ def _print_run(home: RegistryHome, summary, seconds: float) -> None:
                   f"({', '.join(f'{n} {s}' for s, n in sorted(by_status.items()))}); "
                   f"rows quarantined: {quarantined}")
     if summary.build_log is not None and not summary.built:
-        console.print(f"[red]The build failed; what failed (dbt, publish or the dashboards) was not replaced.[/] "
-                      f"dbt's output: {summary.build_log}")
+        console.print(f"[red]The build failed; what failed (dbt, publish or the dashboards) was not "
+                      f"replaced.[/] dbt's output: {summary.build_log}")
         return
     table = Table("published table", "rows")
     for name, n in summary.published.items():
         table.add_row(name, f"{n:,}")
     out.print(table)
+    if (home.dashboard / "index.html").exists():
+        out.print(f"Dashboard: {home.dashboard / 'index.html'}")
     out.print(f"Done in {seconds:.1f} s.")
 
 

@@ -45,7 +45,7 @@ BUILD_STEPS = {"registry_dbt_models": "dbt", "published__registry": "publish", "
 
 def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     """Guard what is new in landing/, then build and publish once. With nothing new and a published
-    database in place, nothing is touched."""
+    database and dashboard in place, nothing is touched."""
     use_home(home)
     from dagster import DagsterInstance
 
@@ -76,7 +76,7 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
         asset_plan = first.metadata["plan_seconds"].value
         summary.seconds["plan"] += asset_plan
         summary.uploads = Manifest(home.manifest_db).rows(after=last)
-    if plan.uploads or not home.published_db.exists():
+    if plan.uploads or not home.published_db.exists() or not (home.dashboard / "index.html").exists():
         status("Building the warehouse with dbt and publishing")
         summary.build_log = home.dbt_dir / "logs" / "last-build.log"
         summary.build_log.parent.mkdir(parents=True, exist_ok=True)

@@ -140,3 +140,10 @@ def test_inconsistent_tables_are_refused():
     grid.cell(("x",), 4)
     with pytest.raises(ValueError):
         grid.cell(("x",), 5)
+
+
+def test_displayed_percentages_round_half_away_from_zero():
+    from pipelines.dashboard.sections import pct
+
+    # 1161 / 2000 is 58.05 % exactly; in floating point it is 58.04999..., which naive rounding drops
+    assert [pct(1161, 2000), pct(1, 8), pct(2, 3), pct(0, 25)] == [58.1, 12.5, 66.7, 0.0]

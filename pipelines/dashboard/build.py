@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import plotly.offline
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -87,7 +89,7 @@ def _render(page: Page, pages: list[Page], stamp: Stamp) -> str:
 def _block(section: Section) -> dict:
     if section.placeholder:
         return {"section": section, "island": None, "chart": None}
-    rows = section.rows()
+    rows = [{k: _plain(v) for k, v in row.items()} for row in section.rows()]
     _refuse_small_counts(section, rows)
     island = {"id": section.id, "title": section.title,
               "columns": [asdict(c) for c in section.columns], "rows": rows, "legend": LEGEND}
@@ -98,6 +100,15 @@ def _block(section: Section) -> dict:
                                div_id=f"chart-{section.id}")
     return {"section": section, "island": json.dumps(island, ensure_ascii=False, allow_nan=False)
             .replace("</", "<\\/"), "rows": rows, "chart": chart}
+
+
+def _plain(value):
+    """JSON's own types: numpy numbers as Python numbers, a missing value (NaN, NA) as null."""
+    if value is None or isinstance(value, str):
+        return value
+    if pd.isna(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _refuse_small_counts(section: Section, rows: list[dict]) -> None:

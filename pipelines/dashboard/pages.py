@@ -91,8 +91,21 @@ def overview(data: Published, grid: Grid) -> Page:
             rows.append(row)
         return rows
 
+    def headline():
+        paired_6m = rate_cells(grid, "complete/6m", ALL)
+        return [{"data_month": data.data_month, "sites": len(sites), "episodes": grid.show(("episodes",)),
+                 "treated": grid.show(("treated",)), "finished_course": grid.show(("finished",)),
+                 "completeness_6m_pct": paired_6m["pct"]}]
+
+    funnel = funnel_section(data, grid)
     return Page("overview", "Overview", "Who is in the registry: sites, episodes and how far "
                 "episodes have come through treatment.", [
+        Section("headline", "The registry today", "", [
+            Column("data_month", "Data month"), Column("sites", "Sites", "label"),
+            Column("episodes", "Episodes", "count"), Column("treated", "Treated", "count"),
+            Column("finished_course", "Finished course", "count"),
+            Column("completeness_6m_pct", "Paired scores at 6 months, % of eligible", "rate")],
+            headline, figures=True),
         Section("sites", "Sites and episodes", "An episode is one course of treatment. Treated: at "
                 "least one medicine session. Finished course: treated and an integration session "
                 "after the last medicine session.",
@@ -105,7 +118,7 @@ def overview(data: Published, grid: Grid) -> Page:
                 "down by site.",
                 [Column("site_id", "Site"), *[Column(m, MEDICINE_LABEL[m], "count") for m in MEDICINES],
                  Column("total", "Total", "count")], medicine_rows, charts.medicine_totals),
-        funnel_section(data, grid),
+        funnel,
         Section("submissions", "Submissions", placeholder="The submission matrix needs "
                 "mart_submissions in the published database, which is not built yet."),
     ])
@@ -291,6 +304,8 @@ def spearman_section(data: Published, grid: Grid) -> Section:
     """Spearman's rho of early alliance with PHQ-9 change (mart_alliance_outcome); its n is the
     same count as the tertile table's total at that timepoint."""
     by_time = data.mart("mart_alliance_outcome").set_index("timepoint")
+    for t in FOLLOWUPS:  # the mart's n is the tertile table's total: one cell, checked equal
+        grid.cell((f"tertile_n/{t}", ALL), int(by_time.loc[t, "n"]))
 
     def rows():
         out = []

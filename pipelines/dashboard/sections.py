@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipelines.dashboard.disclosure import Grid
-
 from schemas.contract import MEDICINES
 
 ALL = "*"  # the "all medicines" (or "all sites") margin in cell ids and in data islands
@@ -33,6 +32,7 @@ class Section:
     chart: Callable[[list[dict]], object] | None = None  # rows -> plotly Figure
     filter: str = ""  # "" no medicine filter; "single": one medicine at a time; "compare": lines
     placeholder: str = ""  # what is missing, when the section cannot be built yet
+    figures: bool = False  # one row shown as headline figures instead of a table
 
 
 @dataclass
@@ -44,9 +44,8 @@ class Page:
 
 
 def pct(numerator: int, denominator: int) -> float:
-    """A percentage to one decimal, half away from zero."""
-    value = 100.0 * numerator / denominator
-    return float(int(value * 10 + 0.5)) / 10
+    """A percentage to one decimal, half away from zero, in integers (58.05 stays a half)."""
+    return ((2000 * numerator + denominator) // (2 * denominator)) / 10
 
 
 def rate_cells(grid: Grid, name: str, key, n=None) -> dict:
