@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from pipelines.dashboard import charts
-from pipelines.dashboard.disclosure import Grid
+from pipelines.dashboard.disclosure import SMALL_MAX, Grid
 from pipelines.dashboard.published import Published
 from pipelines.dashboard.sections import (
     ALL,
@@ -268,12 +268,9 @@ def alliance(data: Published, grid: Grid) -> Page:
 def tertile_section(data: Published, grid: Grid) -> Section:
     o = data.outcomes[data.outcomes["alliance_prep"].notna() & data.outcomes["phq9_change"].notna()]
     with_prep = data.episodes["alliance_prep"].dropna()
-    cuts = [float(np.quantile(with_prep, q)) for q in (1 / 3, 2 / 3)] if len(with_prep) > 10 else None
     labels = ["Lower third", "Middle third", "Upper third"]
-    if cuts:
-        o = o.assign(tertile=pd.cut(o["alliance_prep"], [-np.inf, *cuts, np.inf], labels=labels))
-    else:
-        o = o.assign(tertile=pd.Series(dtype=str))
+    cuts = [float(np.quantile(with_prep, q)) for q in (1 / 3, 2 / 3)] if len(with_prep) else [0.0, 0.0]
+    o = o.assign(tertile=pd.cut(o["alliance_prep"], [-np.inf, *cuts, np.inf], labels=labels))
     for t in FOLLOWUPS:
         grid.series(f"tertile_n/{t}", labels, _counts(o[o["timepoint"] == t], "tertile"))
 
@@ -290,7 +287,8 @@ def tertile_section(data: Published, grid: Grid) -> Section:
                 out.append(row)
         return out
 
-    cut_text = f" (cut points {cuts[0]:.1f} and {cuts[1]:.1f})" if cuts else ""
+    # cut points are quantiles of the episodes: shown only for a group of at least 11
+    cut_text = f" (cut points {cuts[0]:.1f} and {cuts[1]:.1f})" if len(with_prep) > SMALL_MAX else ""
     return Section("alliance_tertiles", "PHQ-9 change by early-alliance third, over time",
                    f"Episodes split into thirds of early alliance{cut_text}; mean change in PHQ-9 "
                    "from baseline (negative is improvement) with 95 % CI. Unadjusted.",
