@@ -58,45 +58,47 @@ def run(scale_name: str, out_dir: Path, work_dir: Path, say: Callable[[str], Non
     generate_s = time.perf_counter() - started
     held = _hold_back(home, generated["end_month"], work / "held")
 
-    say("full build from an empty home")
-    full = _pipeline_run(home, say)
-    say(f"one more month ({generated['end_month']}) from every site")
-    _restore(held, home)
-    month = _pipeline_run(home, say)
-    site, corrected_month = _correct_one_site_month(home)
-    say(f"one corrected site-month ({site} {corrected_month} alliance)")
-    corrected = _pipeline_run(home, say)
-    corrected["replaced_exactly"] = _replaced_exactly(home, site, corrected_month)
-    say("a run with nothing new (plans the whole landing tree)")
-    nothing = _pipeline_run(home, say)
-    say("the dashboard's queries on the published database")
-    latency = dashboard_latency(home.published_db)
-
+    target = out_dir / f"{time.strftime('%Y-%m-%d', time.gmtime())}-{scale_name}.json"
     figures = {
         "benchmark": "scale",
         "scale": scale_name,
         "sites": scale.sites,
         "months": scale.months,
         "generated": {**generated, "seconds": round(generate_s, 1)},
-        "landing_files_full_build": full["uploads"],
-        "full_build": full,
-        "incremental_month": month,
-        "incremental_corrected_site_month": corrected,
-        "nothing_new": nothing,
-        "dashboard_queries": latency,
         "quality_suite": "n/a: the Great Expectations suite is not built yet",
         "targets": TARGETS.get(scale_name, {}),
         "machine": machine(),
         "code_version": code_version(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "complete": False,  # until the last figure is in: each run's figures are written as they come
     }
+
+    def record(name: str, value) -> None:
+        figures[name] = value
+        figures["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+
+    say("full build from an empty home")
+    full = _pipeline_run(home, say)
+    figures["landing_files_full_build"] = full["uploads"]
+    record("full_build", full)
+    say(f"one more month ({generated['end_month']}) from every site")
+    _restore(held, home)
+    record("incremental_month", _pipeline_run(home, say))
+    site, corrected_month = _correct_one_site_month(home)
+    say(f"one corrected site-month ({site} {corrected_month} alliance)")
+    corrected = _pipeline_run(home, say)
+    corrected["replaced_exactly"] = _replaced_exactly(home, site, corrected_month)
+    record("incremental_corrected_site_month", corrected)
+    say("a run with nothing new (plans the whole landing tree)")
+    record("nothing_new", _pipeline_run(home, say))
+    say("the dashboard's queries on the published database")
+    record("dashboard_queries", dashboard_latency(home.published_db))
     if with_guard:
         say(f"the guard's benchmark ({scale.guard_rows:,} rows)")
         figures["guard"] = guard.run(scale.guard_rows, out_dir, say)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{time.strftime('%Y-%m-%d', time.gmtime())}-{scale_name}.json"
-    target.write_text(json.dumps(figures, indent=2, default=str) + "\n")
-    figures["written_to"] = str(target)
+    figures["complete"] = True
+    record("written_to", str(target))
     return figures
 
 
@@ -183,23 +185,28 @@ def _p95(ordered: list[float]) -> float:
 
 def summary_rows(figures: dict) -> list[tuple[str, str, str, str]]:
     """(measure, full build, incremental month, corrected site-month): the table the CLI prints and
-    the README shows."""
-    runs = [figures["full_build"], figures["incremental_month"], figures["incremental_corrected_site_month"]]
+    the README shows. A run the benchmark did not reach shows "not run"."""
+    runs = [figures.get(k) for k in ("full_build", "incremental_month", "incremental_corrected_site_month")]
 
-    def seconds(run: dict, stage: str) -> str:
-        value = run["stages_seconds"].get(stage)
-        return "n/a" if value is None else f"{value:.1f}"
+    def each(show: Callable[[dict], str]) -> list[str]:
+        return [show(r) if r else "not run" for r in runs]
 
-    rows = [("uploads guarded", *(f"{r['uploads']:,}" for r in runs)),
-            ("wall time (s)", *(f"{r['wall_seconds']:.1f}" for r in runs))]
-    rows += [(f"  {stage}", *(seconds(r, stage) for r in runs)) for stage in STAGES]
+    def seconds(stage: str) -> Callable[[dict], str]:
+        return lambda run: ("n/a" if run["stages_seconds"].get(stage) is None
+                            else f"{run['stages_seconds'][stage]:.1f}")
+
+    rows = [("uploads guarded", *each(lambda r: f"{r['uploads']:,}")),
+            ("wall time (s)", *each(lambda r: f"{r['wall_seconds']:.1f}"))]
+    rows += [(f"  {stage}", *each(seconds(stage))) for stage in STAGES]
     rows.append(("peak memory, pipeline + dbt (MB)",
-                 *(f"{r['peak_rss_mb']:,} + {r['peak_rss_children_mb']:,}" for r in runs)))
-    latency = figures["dashboard_queries"]
-    rows.append(("dashboard queries p50 / p95 (ms)", f"{latency['p50_ms']} / {latency['p95_ms']}", "", ""))
-    rows.append(("nothing new: plan / wall (s)",
-                 f"{figures['nothing_new']['stages_seconds']['plan']:.1f} / "
-                 f"{figures['nothing_new']['wall_seconds']:.1f}", "", ""))
+                 *each(lambda r: f"{r['peak_rss_mb']:,} + {r['peak_rss_children_mb']:,}")))
+    if "dashboard_queries" in figures:
+        latency = figures["dashboard_queries"]
+        rows.append(("dashboard queries p50 / p95 (ms)", f"{latency['p50_ms']} / {latency['p95_ms']}", "", ""))
+    if "nothing_new" in figures:
+        nothing = figures["nothing_new"]
+        rows.append(("nothing new: plan / wall (s)",
+                     f"{nothing['stages_seconds']['plan']:.1f} / {nothing['wall_seconds']:.1f}", "", ""))
     if "guard" in figures:
         g = figures["guard"]
         rows.append((f"guard: {g['rows']:,} rows (s), x DuckDB read_csv",
@@ -209,7 +216,7 @@ def summary_rows(figures: dict) -> list[tuple[str, str, str, str]]:
 
 def markdown(figures: dict) -> str:
     head = (f"{figures['scale']}: {figures['sites']} sites x {figures['months']} months "
-            f"({figures['landing_files_full_build']:,} files), {figures['measured_at']}, "
+            f"({figures.get('landing_files_full_build', 0):,} files), {figures['measured_at']}, "
             f"code {figures['code_version']}")
     lines = [head, "", "| measure | full build | + one month | + one corrected site-month |",
              "|---|---:|---:|---:|"]
