@@ -59,8 +59,7 @@ class IngestTimings:
 class _Month:
     """Accepted rows of one month waiting to be written, by kind and site."""
 
-    rows: dict[str, dict[str, list[pl.DataFrame]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    rows: dict[str, dict[str, pl.DataFrame]] = field(default_factory=lambda: defaultdict(dict))
 
 
 def ingest_files(home: RegistryHome, planned: list[PlannedUpload], key: bytes, roster: set[str],
@@ -123,8 +122,7 @@ def _store(home: RegistryHome, planned: PlannedUpload, data: bytes, result: Guar
         accepted = result.accepted
         # A file replaces the site's earlier rows of its month and kind even when none of its
         # rows was accepted, so an empty frame is kept too.
-        pending.rows[file.kind][file.site] = [
-            accepted.with_columns(pl.lit(sha256).alias("upload_sha256"))]
+        pending.rows[file.kind][file.site] = accepted.with_columns(pl.lit(sha256).alias("upload_sha256"))
         if result.rows_quarantined:
             write_quarantine(result.quarantined, home.quarantine(file.kind, file.site, file.month, upload))
     written = time.perf_counter()
@@ -146,6 +144,5 @@ def _write_lake(home: RegistryHome, month: str, pending: _Month, key: bytes) -> 
     the month's file, each site replacing its earlier rows of that kind."""
     for kind, by_site in pending.rows.items():
         sites = sorted(by_site)
-        rows = lake_frame(pl.concat([f for s in sites for f in by_site[s]], how="diagonal_relaxed"),
-                          kind, key)
+        rows = lake_frame(pl.concat([by_site[s] for s in sites], how="diagonal_relaxed"), kind, key)
         write_month(home.validated(kind, month), sites, rows)
