@@ -270,7 +270,9 @@ def tertile_section(data: Published, grid: Grid) -> Section:
     with_prep = data.episodes["alliance_prep"].dropna()
     labels = ["Lower third", "Middle third", "Upper third"]
     cuts = [float(np.quantile(with_prep, q)) for q in (1 / 3, 2 / 3)] if len(with_prep) else [0.0, 0.0]
-    o = o.assign(tertile=pd.cut(o["alliance_prep"], [-np.inf, *cuts, np.inf], labels=labels))
+    # above neither cut point: lower third; above the first only: middle (ties go to the lower)
+    third = (o["alliance_prep"] > cuts[0]).astype(int) + (o["alliance_prep"] > cuts[1]).astype(int)
+    o = o.assign(tertile=[labels[i] for i in third])
     for t in FOLLOWUPS:
         grid.series(f"tertile_n/{t}", labels, _counts(o[o["timepoint"] == t], "tertile"))
 
