@@ -6,11 +6,17 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+import threading
 
+import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pipelines.guard.decoding as decoding
 from pipelines.guard import check_upload
+from pipelines.guard.limits import LimitExceeded
+from pipelines.guard.readahead import read_ahead
 from tests.factories import intake_row, to_csv
 
 
@@ -100,3 +106,41 @@ def test_a_clean_chunk_skips_pandera_but_every_broken_rule_still_reaches_it():
         ("out_of_range", "phq9_1"): 1, ("not_allowed_value", "timepoint"): 1,
         ("out_of_range", "episode"): 1, ("missing_value", "site_id"): 1, ("bad_format", "client_id"): 1}
     assert (report["rows_accepted"], report["rows_quarantined"]) == (1, 5)
+
+
+def test_reading_ahead_keeps_order_and_raises_a_reading_error_where_it_happened():
+    def chunks():
+        yield from (1, 2, 3)
+        raise LimitExceeded("cell_too_long", "too long")
+
+    seen = []
+    with pytest.raises(LimitExceeded):
+        for chunk in read_ahead(chunks()):
+            seen.append(chunk)
+    assert seen == [1, 2, 3]
+
+
+def test_a_caller_that_stops_early_leaves_no_reader_behind():
+    produced = []
+
+    def chunks():
+        for i in range(1_000):
+            produced.append(i)
+            yield i
+
+    ahead = read_ahead(chunks())
+    assert next(ahead) == 0
+    ahead.close()
+    assert not [t for t in threading.enumerate() if t.name == "guard-read-ahead"]
+    assert len(produced) <= 3  # the one taken, the one waiting, the one offered when it stopped
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-20_000, 20_000), st.sampled_from(
+    [0, 9, 10, 99, 100, 999, 1000, 9999, 10_000, -1, -10, -100, -1000, -9999])), min_size=1, max_size=30))
+def test_the_length_test_counts_an_integers_characters_from_the_blocks_range(values):
+    from pipelines.guard.table import _digits, _ranges
+
+    frame = pl.DataFrame({"n": values}, schema={"n": pl.Int64})
+    counted = frame.select(_digits(pl.col("n"), *_ranges(frame, ["n"])["n"])).to_series().to_list()
+    # A plain spelling's length; 0 for an empty field; far negative for what the contract cannot hold.
+    assert counted == [0 if v is None else -100 if abs(v) >= 10_000 else len(str(v)) for v in values]

@@ -22,10 +22,11 @@ from pipelines.guard.decoding import UnreadableFile, WrongEncoding, open_upload,
 from pipelines.guard.dialect import sniff_delimiter
 from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
+from pipelines.guard.readahead import read_ahead
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
 from pipelines.guard.table import MISSING_SPELLINGS, ROW, Table, UnreadableTable, missing_to_none, read_csv
-from pipelines.guard.workbook import read_xlsx
 from pipelines.guard.validation import contract_failures
+from pipelines.guard.workbook import read_xlsx
 from schemas.contract import ACCEPTED_SUFFIXES, KEYS, MODELS
 
 REASONS = "reasons"
@@ -160,7 +161,7 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
     text_columns = {n for n, c in schema.columns.items() if str(c.dtype) == "String"}
     parseable = not result.rejected  # the header names the contract's columns, once each
     rows_read, other_site = 0, 0
-    for chunk in table.chunks:
+    for chunk in read_ahead(table.chunks):
         result.blank_lines_skipped += chunk.blank_lines
         rows_read += chunk.frame.height + len(chunk.ragged)
         frame = chunk.frame if chunk.ascii else identifiers.normalise_frame(chunk.frame)
@@ -188,7 +189,7 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
 
 def _scan(frame: pl.DataFrame, ragged, text_columns: set[str],
           cleared: dict[str, pl.Series]) -> set[IdentifierFinding]:
-    found = (identifiers.scan_values(frame.drop(ROW), text_columns, cleared)
+    found = (identifiers.scan_values(frame, text_columns, cleared, skip=frozenset({ROW}))
              | identifiers.scan_special_columns(frame))
     if ragged:  # ragged rows are quarantined, but their cells are scanned all the same
         width = max(n for _, n, _ in ragged)

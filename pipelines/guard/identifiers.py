@@ -192,15 +192,17 @@ def may_echo(column: str | None, value: str) -> bool:
 
 
 def scan_values(frame: pl.DataFrame, text_columns: set[str],
-                cleared: dict[str, pl.Series] | None = None) -> set[IdentifierFinding]:
+                cleared: dict[str, pl.Series] | None = None,
+                skip: frozenset[str] = frozenset()) -> set[IdentifierFinding]:
     """One finding per (column, rule) that matched at least one cell; values never leave here.
 
     Each column's distinct values are scanned, less those `cleared` (cells the parser already read
     as a small number, a boolean or an allowed enum value) and those HARMLESS clears: in a real
-    file the rules then see a few hundred values, not every cell."""
+    file the rules then see a few hundred values, not every cell. Columns in `skip` (the guard's
+    own line numbers) are not the clinic's values."""
     found = set()
     for column, dtype in frame.schema.items():
-        if dtype not in (pl.String, pl.Int64):
+        if dtype not in (pl.String, pl.Int64) or column in skip:
             continue
         values = frame[column]
         if cleared and column in cleared:

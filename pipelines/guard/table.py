@@ -204,28 +204,52 @@ def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Se
     # A line is one record of exactly `width` fields when its length is the fields' lengths plus the
     # delimiters between them (and the quote characters the reader removed): no counting per field.
     # An integer read from its plain spelling has as many characters as digits (and a minus sign).
+    ranges = _ranges(frame, [names[i] for i in sorted(typed)])
     fields = frame.select(pl.sum_horizontal(
-        _digits(pl.col(n)) if i in typed else pl.col(n).str.len_bytes().fill_null(0)
+        _digits(pl.col(n), *ranges[n]) if i in typed else pl.col(n).str.len_bytes().fill_null(0)
         for i, n in enumerate(names[:-1]))).to_series()
     if quotes is not None:
         fields = fields + quotes
     exact = length == fields + (width - 1)
-    trailing = ((length == fields + width) & frame[_OVERFLOW].is_null()
-                & lines.str.strip_chars_end("\r").str.ends_with(delimiter)).fill_null(False)
     blank = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
     if b" " in block or b"\t" in block:
         blank = blank | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$').fill_null(True)
-    return frame, blank, ~blank & ~exact & ~trailing
+    odd = ~blank & ~exact
+    if not odd.any():  # the usual block: no line needs the trailing-delimiter test
+        return frame, blank, odd
+    trailing = ((length == fields + width) & frame[_OVERFLOW].is_null()
+                & lines.str.strip_chars_end("\r").str.ends_with(delimiter)).fill_null(False)
+    return frame, blank, odd & ~trailing
 
 
-def _digits(value: pl.Expr) -> pl.Expr:
+def _ranges(frame: pl.DataFrame, columns: list[str]) -> dict[str, tuple[int, int]]:
+    """Each integer column's smallest and largest value in the block (0, 0 when all are null)."""
+    if not columns:
+        return {}
+    low_high = frame.select(*(pl.col(n).min().fill_null(0).alias(f"{n}\x1fmin") for n in columns),
+                            *(pl.col(n).max().fill_null(0).alias(f"{n}\x1fmax") for n in columns)).row(0)
+    return {n: (low_high[i], low_high[len(columns) + i]) for i, n in enumerate(columns)}
+
+
+def _digits(value: pl.Expr, low: int, high: int) -> pl.Expr:
     """Characters of an integer written plainly, for the contract's integers (all below 10,000);
     0 for a null (an empty field). A larger value breaks the contract anyway: -100 makes its line
-    fail the length test, so the block is read again as text and judged there."""
-    magnitude = value.abs()
-    digits = 1 + (magnitude >= 10).cast(pl.Int64) + (magnitude >= 100).cast(pl.Int64) + (
-        magnitude >= 1000).cast(pl.Int64) + (value < 0).cast(pl.Int64)
-    return pl.when(magnitude >= 10_000).then(-100).otherwise(digits).fill_null(0)
+    fail the length test, so the block is read again as text and judged there. Only the comparisons
+    the column's range in the block (`low`..`high`) can make true are computed: a questionnaire item
+    of 0-3 needs none, so the length test costs little more than the read."""
+    magnitude = max(abs(low), abs(high))
+    if magnitude >= 10_000:
+        magnitude_of = value.abs()
+        digits = 1 + (magnitude_of >= 10).cast(pl.Int64) + (magnitude_of >= 100).cast(pl.Int64) + (
+            magnitude_of >= 1000).cast(pl.Int64) + (value < 0).cast(pl.Int64)
+        return pl.when(magnitude_of >= 10_000).then(-100).otherwise(digits).fill_null(0)
+    digits = value.is_not_null().cast(pl.Int64)
+    for power in (10, 100, 1000):
+        if magnitude >= power:
+            digits = digits + (value.abs() >= power).cast(pl.Int64)
+    if low < 0:
+        digits = digits + (value < 0).cast(pl.Int64)
+    return digits.fill_null(0)
 
 
 def _unique(header: list[str]) -> list[str]:
