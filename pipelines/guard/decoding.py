@@ -54,15 +54,17 @@ class TextSource:
                                     f"{MAX_DECOMPRESSED_BYTES // 2**30} GiB (unpacked); split it by month")
             final = not data
             text = self._text(decoder, data, final)
-            block = carry + text
             if final:
-                if block:
-                    yield block
+                if carry + text:
+                    yield carry + text
                 return
-            cut = block.rfind(b"\n") + 1
+            # One copy per block: the carried partial line joined to the new text up to its last line break.
+            cut = text.rfind(b"\n") + 1
             if cut:
-                yield block[:cut]
-            carry = block[cut:]
+                yield b"".join((carry, memoryview(text)[:cut])) if carry or cut < len(text) else text
+                carry = text[cut:]
+            else:
+                carry += text
 
     def _text(self, decoder, data: bytes, final: bool) -> bytes:
         try:

@@ -45,9 +45,10 @@ def parse_columns(raw: pl.DataFrame, schema, decimal_comma: bool) -> tuple[pl.Da
         bad |= {n: _unparsed(frame[n], typed[n]) for n in lenient}
     defaults = {n: c.metadata["default"] for n, c in schema.columns.items()
                 if (c.metadata or {}).get("default") is not None}
-    # Empty cells take the default; unparseable cells stay null (and are reported).
+    # Empty cells take the default; unparseable cells stay null (and are reported). A missing cell
+    # parses to null, so a column without nulls has nothing to fill.
     typed = typed.with_columns(pl.when(_missing(frame[n])).then(pl.lit(d)).otherwise(pl.col(n)).alias(n)
-                               for n, d in defaults.items())
+                               for n, d in defaults.items() if typed[n].null_count())
     failures = _failures(typed, frame, schema, rules, bad)
     return typed.select(*schema.columns, ROW), failures
 

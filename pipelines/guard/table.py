@@ -205,13 +205,13 @@ def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Se
     # delimiters between them (and the quote characters the reader removed): no counting per field.
     # An integer read from its plain spelling has as many characters as digits (and a minus sign).
     ranges = _ranges(frame, [names[i] for i in sorted(typed)])
-    fields = frame.select(pl.sum_horizontal(
-        _digits(pl.col(n), *ranges[n]) if i in typed else pl.col(n).str.len_bytes().fill_null(0)
-        for i, n in enumerate(names[:-1]))).to_series()
+    lengths = (_digits(pl.col(n), *ranges[n]) if i in typed else pl.col(n).str.len_bytes().fill_null(0)
+               for i, n in enumerate(names[:-1]))
+    fields, blank = frame.select(pl.sum_horizontal(lengths).alias("fields"),
+                                 pl.all_horizontal(pl.all().is_null()).alias("blank")).get_columns()
     if quotes is not None:
         fields = fields + quotes
     exact = length == fields + (width - 1)
-    blank = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
     if b" " in block or b"\t" in block:
         blank = blank | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$').fill_null(True)
     odd = ~blank & ~exact
