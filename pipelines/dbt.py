@@ -13,21 +13,30 @@ from dagster_dbt import DagsterDbtTranslator, DbtProject
 from pipelines.home import RegistryHome
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
-registry_dbt = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+# The project is parsed (for Dagster's asset graph) into the registry home of the process that loads
+# the definitions, never into the repository; each build keeps its own target/ beside it.
+PARSE_DIR = RegistryHome.from_env().dbt_dir / "parse"
+registry_dbt = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=PARSE_DIR)
 LAKE_SOURCE = "lake"
 
 # Air-gapped: no usage statistics, and dbt's own log goes beside the registry's other logs.
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
-def build_args(log_path: Path) -> list[str]:
+def build_args(home: RegistryHome) -> list[str]:
     """The one dbt command a pipeline run issues: models and their data tests, no unit tests (the
     test suite runs those). Its log goes under the registry home, not into the repository."""
-    return ["build", "--exclude-resource-type", "unit_test", "--log-path", str(log_path)]
+    return ["build", "--exclude-resource-type", "unit_test", "--log-path", str(home.dbt_dir / "logs")]
+
+
+def build_target(home: RegistryHome) -> Path:
+    """One target/ per home, kept between builds: dbt's partial parsing then skips the re-parse."""
+    return home.dbt_dir / "target"
 
 
 def parse_args() -> list[str]:
-    return ["parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet"]
+    return ["parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet",
+            "--target-path", str(PARSE_DIR), "--log-path", str(PARSE_DIR)]
 
 
 def manifest_is_stale() -> bool:
@@ -42,8 +51,8 @@ def manifest_is_stale() -> bool:
 def ensure_manifest() -> Path:
     """Parse the project when its manifest is missing or older than the SQL (about 5 s). A file
     lock keeps two processes (test workers, webserver and CLI) from parsing into one target/."""
-    lock_path = DBT_DIR / "target" / ".parse.lock"
-    lock_path.parent.mkdir(exist_ok=True)
+    lock_path = PARSE_DIR / ".parse.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if manifest_is_stale():
@@ -51,7 +60,7 @@ def ensure_manifest() -> Path:
 
             # The profile and the lake sources read REGISTRY_HOME; parse with the same default
             # home the pipeline uses when it is unset.
-            os.environ.setdefault("REGISTRY_HOME", str(RegistryHome.from_env().root))
+            os.environ.setdefault("REGISTRY_HOME", str(PARSE_DIR.parents[1]))
 
             result = dbtRunner().invoke(parse_args())
             if not result.success:

@@ -2,6 +2,8 @@
 
 from dagster import Definitions
 
+from pipelines.home import RegistryHome
+
 from pipelines.defs.dashboard import dashboard
 from pipelines.defs.ingest import ingest_job, lake_uploads, landing_sensor
 from pipelines.defs.resources import default_resources
@@ -13,10 +15,18 @@ from pipelines.defs.warehouse import (
     registry_dbt_models,
 )
 
-defs = Definitions(
-    assets=[lake_uploads, registry_dbt_models, published_registry, dashboard],
-    jobs=[ingest_job, build_job],
-    sensors=[landing_sensor, build_after_ingest],
-    schedules=[nightly_build],
-    resources=default_resources(),
-)
+
+
+def registry_definitions(home: RegistryHome | None = None) -> Definitions:
+    """Every definition, bound to one registry home (the CLI, the benchmark) or, without one, to
+    $REGISTRY_HOME as each run finds it (`dagster dev`)."""
+    return Definitions(
+        assets=[lake_uploads, registry_dbt_models, published_registry, dashboard],
+        jobs=[ingest_job, build_job],
+        sensors=[landing_sensor, build_after_ingest],
+        schedules=[nightly_build],
+        resources=default_resources(home),
+    )
+
+
+defs = registry_definitions()

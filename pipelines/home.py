@@ -31,8 +31,10 @@ class RegistryHome:
     def lake(self) -> Path:
         return self.root / "lake"
 
-    def validated(self, kind: str, site: str, month: str) -> Path:
-        return self.lake / "validated" / kind / f"site={site}" / f"month={month}" / "part-0.parquet"
+    def validated(self, kind: str, month: str) -> Path:
+        """One compacted file per kind and month, every site's rows inside (site_id is a column):
+        a national month is a few large files rather than 2,000 small ones per kind."""
+        return self.lake / "validated" / kind / f"month={month}" / "part-0.parquet"
 
     def quarantine(self, kind: str, site: str, month: str, upload: str) -> Path:
         return self.lake / "quarantine" / kind / f"site={site}" / f"month={month}" / f"{upload}.parquet"
@@ -66,6 +68,11 @@ class RegistryHome:
     @property
     def secrets(self) -> Path:
         return self.root / ".secrets"
+
+    @property
+    def dbt_dir(self) -> Path:
+        """dbt's target/ and logs/ of this home's builds."""
+        return self.root / "dbt"
 
     @property
     def dagster_home(self) -> Path:

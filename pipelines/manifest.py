@@ -99,12 +99,6 @@ class Manifest:
         return {(u.site_id, u.month, u.kind): u for u in self._select("""
             qualify row_number() over (partition by site_id, month, kind order by upload_id desc) = 1""")}
 
-    def in_force(self, site_id: str, month: str, kind: str) -> Upload | None:
-        """The upload whose rows are in the lake: the newest one that was not rejected."""
-        found = self._select("where site_id = ? and month = ? and kind = ? and status <> 'rejected' "
-                             "order by upload_id desc limit 1", [site_id, month, kind])
-        return found[0] if found else None
-
     def _select(self, tail: str, params: list | None = None) -> list[Upload]:
         if self._con is None and not self.path.exists():
             return []
@@ -113,29 +107,54 @@ class Manifest:
                                f"status, rejected_for from uploads {tail}", params or []).fetchall()
         return [Upload(*r) for r in rows]
 
-    def record(self, *, site_id: str, month: str, kind: str, filename: str, sha256: str,
-               size_bytes: int, mtime_ns: int, result: dict, contract_version: str,
-               report_path: str, supersedes: int | None) -> int:
+    def in_force_ids(self) -> dict[tuple[str, str, str], int]:
+        """upload_id of the upload in force (newest not rejected) of every (site, month, kind)."""
+        if self._con is None and not self.path.exists():
+            return {}
+        with self._connect() as con:
+            rows = con.execute("""
+                select site_id, month, kind, max(upload_id) from uploads where status <> 'rejected'
+                group by all""").fetchall()
+        return {(site, month, kind): upload_id for site, month, kind, upload_id in rows}
+
+    def record_many(self, uploads: list[dict]) -> list[int]:
+        """Insert many uploads in one statement (columns as in `uploads`, plus `supersedes`: the
+        upload_id each one replaces, or None) and mark what they supersede; returns their ids in
+        order. One ingest holds the manifest's lock for its whole run (`session`), so ids are
+        handed out here rather than by a sequence round trip per row."""
+        if not uploads:
+            return []
+        columns = [c for c in uploads[0] if c != "supersedes"]
         with self._connect() as con:
             con.execute("begin")
-            upload_id = con.execute("""
-                insert into uploads (site_id, month, kind, filename, sha256, size_bytes, mtime_ns,
-                    received_at, status, rows_read, rows_accepted, rows_quarantined,
-                    rows_deduplicated, encoding, delimiter, contract_version, report_path,
-                    rejected_for)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                returning upload_id""",
-                [site_id, month, kind, filename, sha256, size_bytes, mtime_ns,
-                 datetime.now(UTC), result["status"], result["rows_read"],
-                 result["rows_accepted"], result["rows_quarantined"], result["rows_deduplicated"],
-                 result["encoding"], result["delimiter"], contract_version, report_path,
-                 _rejected_for(result)],
-            ).fetchone()[0]
-            if supersedes is not None:
-                con.execute("update uploads set superseded_by = ? where upload_id = ?",
-                            [upload_id, supersedes])
+            first = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads").fetchone()[0]
+            ids = list(range(first, first + len(uploads)))
+            row = "(" + ", ".join("?" * (len(columns) + 1)) + ")"
+            con.execute(f"insert into uploads (upload_id, {', '.join(columns)}) values "
+                        + ", ".join([row] * len(uploads)),
+                        [v for u, i in zip(uploads, ids) for v in (i, *(u[c] for c in columns))])
+            replaced = [(u["supersedes"], i) for u, i in zip(uploads, ids) if u["supersedes"] is not None]
+            if replaced:
+                con.execute("update uploads set superseded_by = r.new_id from (values "
+                            + ", ".join(["(?, ?)"] * len(replaced)) + ") r(upload_id, new_id) "
+                            "where uploads.upload_id = r.upload_id", [v for pair in replaced for v in pair])
             con.execute("commit")
-        return upload_id
+        return ids
+
+    def refresh_stats(self, stats: list[tuple[int, int, int]]) -> None:
+        """Record the new (size, mtime_ns) of uploads whose file was touched but not changed."""
+        if not stats:
+            return
+        with self._connect() as con:
+            con.execute("update uploads set size_bytes = s.size, mtime_ns = s.mtime from (values "
+                        + ", ".join(["(?, ?, ?)"] * len(stats)) + ") s(upload_id, size, mtime) "
+                        "where uploads.upload_id = s.upload_id", [v for row in stats for v in row])
+
+    def last_upload_id(self) -> int:
+        if self._con is None and not self.path.exists():
+            return 0
+        with self._connect() as con:
+            return con.execute("select coalesce(max(upload_id), 0) from uploads").fetchone()[0]
 
     def rows(self, after: int = 0) -> list[dict]:
         """Every upload recorded (or only those with upload_id above `after`), oldest first."""
@@ -145,6 +164,19 @@ class Manifest:
             cur = con.execute("select * from uploads where upload_id > ? order by upload_id", [after])
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def upload_row(*, site_id: str, month: str, kind: str, filename: str, sha256: str, size_bytes: int,
+               mtime_ns: int, result: dict, contract_version: str, report_path: str,
+               supersedes: int | None) -> dict:
+    """One upload as `record_many` takes it, from the clinic's feedback report."""
+    return {"site_id": site_id, "month": month, "kind": kind, "filename": filename, "sha256": sha256,
+            "size_bytes": size_bytes, "mtime_ns": mtime_ns, "received_at": datetime.now(UTC),
+            "status": result["status"], "rows_read": result["rows_read"],
+            "rows_accepted": result["rows_accepted"], "rows_quarantined": result["rows_quarantined"],
+            "rows_deduplicated": result["rows_deduplicated"], "encoding": result["encoding"],
+            "delimiter": result["delimiter"], "contract_version": contract_version,
+            "report_path": report_path, "rejected_for": _rejected_for(result), "supersedes": supersedes}
 
 
 def _rejected_for(report: dict) -> str | None:

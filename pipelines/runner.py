@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,11 +30,17 @@ def use_home(home: RegistryHome) -> None:
 
 @dataclass
 class RunSummary:
-    partitions: list[str] = field(default_factory=list)
+    site_months: list[str] = field(default_factory=list)
     uploads: list[dict] = field(default_factory=list)
     built: bool = False
     build_log: Path | None = None
     published: dict[str, int] = field(default_factory=dict)
+    # wall seconds per stage: plan, guard, lake_write, records, dbt, publish, dashboard, and
+    # dagster (what the two jobs took beyond those: run and event bookkeeping)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+BUILD_STEPS = {"registry_dbt_models": "dbt", "published__registry": "publish", "dashboard": "dashboard"}
 
 
 def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
@@ -42,38 +49,65 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     use_home(home)
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
-    from pipelines.defs.ingest import ingest_job, ingest_run_request, plan_ingest, register_partitions
-    from pipelines.defs.resources import RegistryResource
+    from pipelines.definitions import registry_definitions
+    from pipelines.defs.ingest import ingest_job
+    from pipelines.landing import plan_ingest
     from pipelines.manifest import Manifest
 
     summary = RunSummary()
+    defs = registry_definitions(home)
     instance = DagsterInstance.get()
     status("Looking for new uploads")
-    planned = plan_ingest(RegistryResource())
-    if planned:
-        partitions, run_key = planned
-        summary.partitions = partitions
-        ordered, new = register_partitions(instance, partitions)
-        if new:
-            instance.add_dynamic_partitions("site_months", new)
-        request = ingest_run_request(partitions, ordered, run_key)
-        last = max((u.upload_id for u in Manifest(home.manifest_db).latest().values()), default=0)
-        status(f"Guarding uploads of {len(partitions)} site-months")
-        defs.resolve_job_def(ingest_job.name).execute_in_process(instance=instance, tags=request.tags,
-                                                                  run_config=QUIET)
+    started = time.perf_counter()
+    plan = plan_ingest(home)
+    summary.seconds["plan"] = time.perf_counter() - started
+    jobs_wall, asset_plan = 0.0, 0.0
+    if plan.uploads:
+        summary.site_months = plan.site_months
+        last = Manifest(home.manifest_db).last_upload_id()
+        status(f"Guarding {len(plan.uploads)} uploads of {len(plan.site_months)} site-months")
+        started = time.perf_counter()
+        result = defs.resolve_job_def(ingest_job.name).execute_in_process(
+            instance=instance, tags={"dagster/run_key": plan.run_key}, run_config=QUIET)
+        jobs_wall += time.perf_counter() - started
+        (first, *_) = result.asset_materializations_for_node("lake_uploads")
+        for stage in ("guard", "lake_write", "records"):
+            summary.seconds[stage] = first.metadata[f"{stage}_seconds"].value
+        asset_plan = first.metadata["plan_seconds"].value
+        summary.seconds["plan"] += asset_plan
         summary.uploads = Manifest(home.manifest_db).rows(after=last)
-    if planned or not home.published_db.exists() or not (home.dashboard / "index.html").exists():
+    if plan.uploads or not home.published_db.exists() or not (home.dashboard / "index.html").exists():
         status("Building the warehouse with dbt and publishing")
-        summary.build_log = home.root / "dbt" / "logs" / "last-build.log"
+        summary.build_log = home.dbt_dir / "logs" / "last-build.log"
         summary.build_log.parent.mkdir(parents=True, exist_ok=True)
         # dagster-dbt echoes every dbt event to stdout; the terminal gets the summary, the file all.
+        started = time.perf_counter()
         with summary.build_log.open("w") as log, contextlib.redirect_stdout(log):
             result = defs.resolve_job_def("build_registry").execute_in_process(
                 instance=instance, run_config=QUIET, raise_on_error=False)
+        jobs_wall += time.perf_counter() - started
+        summary.seconds.update(step_seconds(instance, result.run_id, BUILD_STEPS))
         summary.built = result.success
         summary.published = published_counts(home.published_db)
+    work = asset_plan + sum(v for k, v in summary.seconds.items() if k != "plan")
+    summary.seconds["dagster"] = max(0.0, jobs_wall - work)
     return summary
+
+
+def step_seconds(instance, run_id: str, steps: dict[str, str]) -> dict[str, float]:
+    """Wall seconds of each named step of a run, from the run's own step events."""
+    from dagster import DagsterEventType
+
+    starts, seconds = {}, {}
+    for entry in instance.all_logs(run_id, of_type={DagsterEventType.STEP_START,
+                                                   DagsterEventType.STEP_SUCCESS,
+                                                   DagsterEventType.STEP_FAILURE}):
+        step = entry.step_key
+        if entry.dagster_event.event_type == DagsterEventType.STEP_START:
+            starts[step] = entry.timestamp
+        elif step in starts and step in steps:
+            seconds[steps[step]] = entry.timestamp - starts[step]
+    return seconds
 
 
 def published_counts(path: Path) -> dict[str, int]:

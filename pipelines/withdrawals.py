@@ -20,7 +20,7 @@ KIND = "withdrawals"
 
 
 def withdrawn_keys(lake: Path) -> set[str]:
-    files = list((lake / "validated" / KIND).glob("*/*/*.parquet"))
+    files = list((lake / "validated" / KIND).glob("**/*.parquet"))
     if not files:
         return set()
     return set(pl.read_parquet(files, columns=["client_key"])["client_key"])

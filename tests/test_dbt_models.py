@@ -18,6 +18,8 @@ import polars as pl
 import pytest
 from dbt.cli.main import dbtRunner
 
+from pipelines.home import RegistryHome
+from pipelines.lake import write_month
 from schemas.contract import EBI_ITEMS as EBI
 from schemas.contract import GAD7_ITEMS as GAD7
 from schemas.contract import MEQ_SUBSCALES as MEQ
@@ -116,13 +118,12 @@ def followup(client: str, timepoint: str, day: int, *, phq9=None, gad7=None, who
 
 
 def write_upload(home: Path, kind: str, site: str, month: str, rows: list[dict]) -> None:
-    """One upload = one Parquet file in the Hive layout, with lineage columns and exact dtypes."""
+    """One upload, merged into its kind-month file by the lake's own writer, with lineage columns
+    and exact dtypes."""
     sha = hashlib.sha256(f"{kind}{site}{month}".encode()).hexdigest()
     rows = [r | {"source_row": i + 2, "upload_sha256": sha} for i, r in enumerate(rows)]
     frame = pl.DataFrame(rows, schema=SCHEMAS[kind])
-    folder = home / "lake" / "validated" / kind / f"site={site}" / f"month={month}"
-    folder.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(folder / "part-0.parquet")
+    write_month(RegistryHome(home).validated(kind, month), [site], frame)
 
 
 def write_sites(home: Path) -> None:
@@ -364,11 +365,11 @@ def test_layers_live_in_unprefixed_schemas(registry):
     assert not any(s.startswith("main_") for s, _ in found)
 
 
-def test_marts_are_tables_and_lower_layers_views(registry):
+def test_marts_and_intermediate_models_are_tables_and_staging_views(registry):
     kinds = dict(query(registry, "select table_name, table_type from information_schema.tables"))
     assert kinds["dim_episodes"] == "BASE TABLE"
     assert kinds["stg_alliance"] == "VIEW"
-    assert kinds["int_sessions_scored"] == "VIEW"
+    assert kinds["int_sessions_scored"] == "BASE TABLE"  # re-read by marts and tests
 
 
 def test_every_column_of_every_model_is_documented(registry):

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from pipelines.definitions import defs
-from pipelines.defs.ingest import landing_sensor, site_months
+from pipelines.defs.ingest import landing_sensor
 from pipelines.defs.resources import RegistryResource
 from tests.factories import intake_row, to_csv
 
@@ -37,7 +36,7 @@ def test_staging_models_depend_on_the_lake_assets():
 def test_contracts_and_dbt_tests_are_asset_checks():
     checks = {key for spec in [defs.resolve_assets_def(AssetKey(["lake", "intake"]))]
               for key in spec.check_keys}
-    assert {c.name for c in checks} == {"contract"}
+    assert {c.name for c in checks} == {"contract", "on_time"}
     dbt_checks = defs.resolve_assets_def(AssetKey(["marts", "dim_episodes"])).check_keys
     assert any(c.asset_key == AssetKey(["marts", "dim_episodes"]) and "unique" in c.name for c in dbt_checks)
 
@@ -67,20 +66,26 @@ def landing_home(tmp_path, monkeypatch):
     return home
 
 
-def test_landing_sensor_asks_for_one_run_over_the_new_site_months(landing_home):
+def test_landing_sensor_asks_for_one_run_over_every_new_upload(landing_home):
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(instance=instance, resources={"registry": RegistryResource()})
-        result = landing_sensor(context)
-        (request,) = result.run_requests
-        (add,) = result.dynamic_partitions_requests
-        assert list(add.partition_keys) == ["BOS01-2024-01", "BOS01-2024-03", "NYC02-2024-02"]
-        assert add.partitions_def_name == site_months.name
-        assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == "BOS01-2024-01"
-        assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "NYC02-2024-02"
+        request = landing_sensor(context)
+        assert (request.tags["uploads"], request.tags["site_months"]) == ("3", "3")
         # Same files, same run key: Dagster will not start the same work twice.
         again = landing_sensor(build_sensor_context(instance=instance,
                                                     resources={"registry": RegistryResource()}))
-        assert again.run_requests[0].run_key == request.run_key
+        assert again.run_key == request.run_key
+        # A changed file is new work.
+        (landing_home / "landing" / "NYC02" / "2024-02" / "intake.csv").write_bytes(
+            to_csv([intake_row(site_id="NYC02", client_id="C0002")], "intake"))
+        changed = landing_sensor(build_sensor_context(instance=instance,
+                                                      resources={"registry": RegistryResource()}))
+        assert changed.run_key != request.run_key
+
+
+def test_definitions_have_no_partitions():
+    """One materialization per kind per run, whatever the number of site-months."""
+    assert all(spec.partitions_def is None for spec in defs.resolve_all_asset_specs())
 
 
 def test_dashboard_is_rebuilt_by_the_build_job_after_publish():
@@ -88,3 +93,14 @@ def test_dashboard_is_rebuilt_by_the_build_job_after_publish():
     assert graph.get(AssetKey(["dashboard"])).parent_keys == {AssetKey(["published", "registry"])}
     selected = defs.resolve_job_def("build_registry").asset_layer.selected_asset_keys
     assert {AssetKey(["dashboard"]), AssetKey(["published", "registry"])} <= selected
+
+
+def test_definitions_bound_to_a_home_read_that_home(tmp_path):
+    """The CLI and the benchmark pass the registry home explicitly, not through the environment."""
+    from pipelines.definitions import registry_definitions
+    from pipelines.home import RegistryHome
+
+    bound = registry_definitions(RegistryHome(tmp_path))
+    assert bound.resolve_job_def("ingest_uploads") and bound.resolve_job_def("build_registry")
+    registry = bound.resources["registry"]
+    assert registry.paths.root == tmp_path and defs.resources["registry"].home == ""

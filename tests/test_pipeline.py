@@ -128,7 +128,7 @@ def test_no_raw_identifier_reaches_the_published_database(home):
     assert not os.access(path, os.W_OK) or os.geteuid() == 0
     assert oct(path.stat().st_mode & 0o777) == "0o444"
     # The lake and warehouse carry keys only, too.
-    lake = pl.read_parquet(home / "lake" / "validated" / "alliance" / "*" / "*" / "*.parquet")
+    lake = pl.read_parquet(home / "lake" / "validated" / "alliance" / "*" / "*.parquet")
     assert {"client_key", "therapist_key"} <= set(lake.columns)
     assert not {"client_id", "therapist_id"} & set(lake.columns)
 
@@ -155,7 +155,7 @@ def test_running_again_with_nothing_new_changes_nothing(home):
     path = home / "landing" / "BOS01" / "2024-01" / "alliance.csv"
     os.utime(path, (time.time() + 5, time.time() + 5))
     summary = run_registry(RegistryHome(home))
-    assert not summary.partitions and not summary.built
+    assert not summary.site_months and not summary.built
     assert (sha(db), db.stat().st_mtime_ns, len(Manifest(home / "manifest.duckdb").rows())) == before
 
 
@@ -165,13 +165,33 @@ def test_a_corrected_file_replaces_the_earlier_upload(home):
         intake_row(client_id="C0003"),                                 # fixed
     ])
     summary = run_registry(RegistryHome(home))
-    assert summary.partitions == ["BOS01-2024-01"] and summary.built
+    assert summary.site_months == ["BOS01-2024-01"] and summary.built
     uploads = [u for u in Manifest(home / "manifest.duckdb").rows()
                if (u["site_id"], u["month"], u["kind"]) == ("BOS01", "2024-01", "intake")]
     first, second = uploads
     assert first["superseded_by"] == second["upload_id"] and second["superseded_by"] is None
     assert second["status"] == "accepted"
     assert published(home, "select count(*) from dim_episodes") == [(4,)]
+    # The month's one intake file: BOS01's three rows all from the corrected upload (the earlier
+    # upload's two are gone), NYC02's row of the same month untouched.
+    month = pl.read_parquet(home / "lake" / "validated" / "intake" / "month=2024-01" / "part-0.parquet")
+    assert sorted(month.group_by("site_id", "upload_sha256").len().rows()) == sorted([
+        ("BOS01", second["sha256"], 3), ("NYC02", sha(home / "landing" / "NYC02" / "2024-01" / "intake.csv"), 1)])
+    assert [p.name for p in (home / "lake" / "validated" / "intake").rglob("*.parquet")] == ["part-0.parquet"]
+
+
+def test_planning_hashes_only_what_changed(home):
+    from pipelines.landing import plan_ingest
+
+    settled = plan_ingest(RegistryHome(home))
+    # (the alliance file touched above was re-hashed once, and its new stat recorded)
+    assert not settled.uploads and settled.files_hashed == 0 and settled.files_seen == 4
+    write(home, "NYC02", "2024-01", "intake", [intake_row(site_id="NYC02", client_id="C0005")])
+    changed = plan_ingest(RegistryHome(home))
+    assert [u.file.site_month for u in changed.uploads] == ["NYC02-2024-01"]
+    assert (changed.files_seen, changed.files_hashed) == (4, 1)
+    write(home, "NYC02", "2024-01", "intake", [intake_row(site_id="NYC02", client_id="C0001")])
+    assert not plan_ingest(RegistryHome(home)).uploads  # the same content as recorded again
 
 
 def test_a_withdrawn_client_leaves_the_published_database_and_later_rows_are_held_back(home):
@@ -197,7 +217,7 @@ def test_a_withdrawn_client_leaves_the_published_database_and_later_rows_are_hel
     assert set(held["reasons"]) == {"client_id: consent_withdrawn"} and held.height == 6
     values = held.drop("source_row", "reasons")  # nothing of a withdrawn client is kept
     assert all(values[c].null_count() == held.height for c in values.columns)
-    lake_keys = pl.read_parquet(home / "lake" / "validated" / "withdrawals" / "*" / "*" / "*.parquet")
+    lake_keys = pl.read_parquet(home / "lake" / "validated" / "withdrawals" / "*" / "*.parquet")
     assert lake_keys.columns == ["site_id", "client_key", "source_row", "upload_sha256"]
 
 

@@ -1,3 +1,4 @@
-"""`registry bench`: measurements of the registry's own code against reference tools, written as JSON
-under benchmarks/results/. `--guard` measures the upload guard (guard.py); the scale benchmark of the
-whole pipeline is to join it as another part of the same command."""
+"""`registry bench`: measurements of the registry's own code, written as JSON under
+benchmarks/results/. `--scale` runs the whole registry at a scale (scale.py, each run in its own
+process: pipeline_run.py); `--guard` measures the upload guard alone against reference tools
+(guard.py), and the scale benchmark includes those figures."""

@@ -1,8 +1,14 @@
-"""Ingest assets: one Parquet table per kind in the lake, partitioned by site-month, and the sensor
-that notices new uploads in the landing folder."""
+"""Ingest assets: one Parquet table per kind in the lake, and the sensor that notices new uploads.
 
+The lake assets are not partitioned. The manifest (manifest.duckdb) is the record of what was
+ingested, one row per upload; each run materialises each kind once, with what arrived in that run as
+metadata, and its asset checks say what staff act on: rejected files and quarantined rows (contract)
+and sites whose upload is late (on_time). A design with one partition per site-month costs one
+event per partition and kind (about 1 M events for a national registry) before any data is read.
+"""
 
-import hashlib
+import time
+from datetime import UTC, datetime
 
 from dagster import (
     AssetCheckResult,
@@ -11,117 +17,109 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
-    BackfillPolicy,
     DagsterRunStatus,
     DefaultSensorStatus,
-    DynamicPartitionsDefinition,
     Failure,
     MaterializeResult,
+    MetadataValue,
     RunRequest,
     RunsFilter,
     SensorEvaluationContext,
-    SensorResult,
     SkipReason,
     define_asset_job,
     multi_asset,
     sensor,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from pipelines.defs.resources import RegistryResource
-from pipelines.ingest import IngestOutcome, ingest_files
-from pipelines.landing import changed_uploads, discover, new_uploads, split_partition_key
+from pipelines.ingest import IngestOutcome, IngestTimings, ingest_files
+from pipelines.landing import plan_ingest
 from pipelines.manifest import Manifest
 from pipelines.pseudonyms import load_key
+from pipelines.submissions import MONTHLY_KINDS, due_month, late_sites
 from schemas.contract import KINDS
 
-site_months = DynamicPartitionsDefinition(name="site_months")
 LAKE_KEYS = {kind: AssetKey(["lake", kind]) for kind in KINDS}
+MAX_LISTED = 200  # uploads listed by name in one check's metadata; the rest are counted
 
 
 @multi_asset(
-    specs=[AssetSpec(key, partitions_def=site_months, group_name="lake",
-                     description=f"Validated {kind} rows of one site-month (Parquet, pseudonymised).")
+    specs=[AssetSpec(key, group_name="lake",
+                     description=f"Validated {kind} rows (Parquet, pseudonymised), one file per month.")
            for kind, key in LAKE_KEYS.items()],
     check_specs=[AssetCheckSpec("contract", asset=key,
-                                description="The upload met the contract (pandera): warns on "
+                                description="The run's uploads met the contract (pandera): warns on "
                                             "quarantined rows, fails on a rejected file.")
-                 for key in LAKE_KEYS.values()],
-    backfill_policy=BackfillPolicy.single_run(),
+                 for key in LAKE_KEYS.values()]
+    + [AssetCheckSpec("on_time", asset=LAKE_KEYS[kind],
+                      description="Every active site has an accepted upload of this kind for the "
+                                  "latest month due (the 10th of the next month has passed).")
+       for kind in MONTHLY_KINDS],
     can_subset=False,
 )
 def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
-    """Guard every new or changed upload of the run's site-months; unchanged files are no-ops."""
+    """Guard every new or changed upload in landing/; unchanged files are no-ops."""
     home = registry.paths
     key = load_key(home.secrets)
     roster = home.read_roster()
     if not roster:
         # Without a roster every upload would be rejected as "site not in roster".
         raise Failure(f"no site roster at {home.roster}: add sites.csv before ingesting")
+    timings = IngestTimings()
+    started = time.perf_counter()
+    plan = plan_ingest(home)
+    timings.plan = time.perf_counter() - started
+    context.log.info(f"{len(plan.uploads)} uploads to guard of {plan.files_seen} landing files "
+                     f"({plan.files_hashed} hashed)")
     outcomes: dict[str, list[IngestOutcome]] = {kind: [] for kind in KINDS}
     with Manifest(home.manifest_db).session() as manifest:
-        in_range = (file for partition in context.partition_keys
-                    for file in discover(home.landing, *split_partition_key(partition)))
-        changed = changed_uploads(in_range, manifest.latest(), roster)
-
-        def done(outcome: IngestOutcome) -> None:
-            context.log.info(f"{outcome.file.site} {outcome.file.month} {outcome.file.kind}: "
-                             f"{outcome.status}, {outcome.rows_accepted} accepted, "
-                             f"{outcome.rows_quarantined} quarantined")
-            outcomes[outcome.file.kind].append(outcome)
-
-        ingest_files(home, changed, key, roster, manifest, done)
+        manifest.refresh_stats(plan.touched)
+        ingest_files(home, plan.uploads, key, roster, manifest,
+                     lambda outcome: outcomes[outcome.file.kind].append(outcome), timings)
+    today = datetime.now(UTC).date()
+    late = late_sites(home, today)
     for kind, asset_key in LAKE_KEYS.items():
         processed = outcomes[kind]
         totals = {f: sum(getattr(o, f) or 0 for o in processed)
                   for f in ("rows_read", "rows_accepted", "rows_quarantined", "rows_deduplicated")}
         rejected = [o for o in processed if o.status == "rejected"]
+        flagged = [o for o in processed if o.status != "accepted"]
         yield MaterializeResult(asset_key=asset_key, metadata={
-            "uploads_processed": len(processed), "uploads_rejected": len(rejected), **totals})
+            "uploads_processed": len(processed), "uploads_rejected": len(rejected),
+            "sites": len({o.file.site for o in processed}),
+            "months": ", ".join(sorted({o.file.month for o in processed})[-3:]), **totals,
+            **timings.as_metadata()})
         yield AssetCheckResult(
             asset_key=asset_key, check_name="contract",
             passed=not rejected and not totals["rows_quarantined"],
             severity=AssetCheckSeverity.ERROR if rejected else AssetCheckSeverity.WARN,
             metadata={"uploads_rejected": len(rejected), **totals,
-                      "reports": "\n".join(o.report_html for o in processed
-                                            if o.status != "accepted")})
+                      "not_accepted": MetadataValue.md(_uploads_table(flagged))})
+        if kind in late:
+            yield AssetCheckResult(
+                asset_key=asset_key, check_name="on_time", passed=not late[kind],
+                severity=AssetCheckSeverity.WARN,
+                metadata={"month_due": due_month(today), "sites_late": len(late[kind]),
+                          "late": ", ".join(late[kind][:MAX_LISTED])})
+
+
+def _uploads_table(outcomes: list[IngestOutcome]) -> str:
+    """The uploads staff must look at, by site and month, with their feedback report."""
+    lines = ["| site | month | status | quarantined | report |", "|---|---|---|---|---|"]
+    for o in sorted(outcomes, key=lambda o: (o.file.site, o.file.month))[:MAX_LISTED]:
+        lines.append(f"| {o.file.site} | {o.file.month} | {o.status} | {o.rows_quarantined or 0} "
+                     f"| {o.report_html} |")
+    if len(outcomes) > MAX_LISTED:
+        lines.append(f"| ... {len(outcomes) - MAX_LISTED} more | | | | |")
+    return "\n".join(lines)
 
 
 ingest_job = define_asset_job("ingest_uploads", selection=[lake_uploads],
-                              description="Guard new uploads of the requested site-months.")
-
-
-def ingest_run_request(partitions: list[str], all_partitions: list[str], run_key: str) -> RunRequest:
-    """One run over the smallest range of known partitions that holds every changed site-month."""
-    wanted = set(partitions)  # a national registry has ~240k site-months: one pass, no .index()
-    positions = [i for i, p in enumerate(all_partitions) if p in wanted]
-    return RunRequest(run_key=run_key, job_name=ingest_job.name, tags={
-        ASSET_PARTITION_RANGE_START_TAG: all_partitions[positions[0]],
-        ASSET_PARTITION_RANGE_END_TAG: all_partitions[positions[-1]],
-    })
-
-
-def plan_ingest(registry: RegistryResource) -> tuple[list[str], str] | None:
-    """The site-months with new or changed uploads, and a run key that names their content."""
-    home = registry.paths
-    changed = new_uploads(home.landing, Manifest(home.manifest_db), home.read_roster())
-    if not changed:
-        return None
-    partitions = sorted({f.partition for f, _ in changed})
-    fingerprint = hashlib.sha256("\n".join(f"{f.path}:{sha}" for f, sha in changed).encode())
-    return partitions, fingerprint.hexdigest()[:32]
-
-
-def register_partitions(instance, partitions: list[str]) -> tuple[list[str], list[str]]:
-    """(all partitions in the instance's order once `partitions` are added, the ones to add)."""
-    known = list(instance.get_dynamic_partitions(site_months.name))
-    seen = set(known)
-    new = [p for p in partitions if p not in seen]
-    return known + new, new
+                              description="Guard every new or changed upload in landing/.")
 
 
 @sensor(job=ingest_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description="Watches landing/<site>/<YYYY-MM>/ for new or changed files (by sha256).")
+        description="Watches landing/<site>/<YYYY-MM>/ for new or changed files (stat, then sha256).")
 def landing_sensor(context: SensorEvaluationContext, registry: RegistryResource):
     in_flight = context.instance.get_runs(filters=RunsFilter(
         job_name=ingest_job.name, statuses=[DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED,
@@ -129,11 +127,8 @@ def landing_sensor(context: SensorEvaluationContext, registry: RegistryResource)
         limit=1)
     if in_flight:
         return SkipReason("an ingest run is in progress; new files are picked up after it")
-    planned = plan_ingest(registry)
-    if planned is None:
-        return SkipReason("no new or changed uploads")
-    partitions, run_key = planned
-    ordered, new = register_partitions(context.instance, partitions)
-    return SensorResult(
-        run_requests=[ingest_run_request(partitions, ordered, run_key)],
-        dynamic_partitions_requests=[site_months.build_add_request(new)] if new else [])
+    plan = plan_ingest(registry.paths)
+    if not plan.uploads:
+        return SkipReason(f"no new or changed uploads among {plan.files_seen} landing files")
+    return RunRequest(run_key=plan.run_key, tags={"site_months": str(len(plan.site_months)),
+                                                  "uploads": str(len(plan.uploads))})

@@ -23,9 +23,11 @@ class RegistryResource(ConfigurableResource):
         return RegistryHome(Path(self.home).resolve()) if self.home else RegistryHome.from_env()
 
 
-def default_resources() -> dict:
+def default_resources(home: RegistryHome | None = None) -> dict:
+    """The resources of one code location; `home` pins it to one registry home, otherwise each run
+    reads $REGISTRY_HOME."""
     return {
-        "registry": RegistryResource(),
+        "registry": RegistryResource(home=str(home.root) if home else ""),
         # The dbt installed beside this interpreter, whatever PATH says (the venv is not activated).
         "dbt": DbtCliResource(project_dir=registry_dbt,
                               dbt_executable=str(Path(sys.executable).parent / "dbt")),

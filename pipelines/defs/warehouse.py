@@ -18,7 +18,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.dbt import RegistryTranslator, build_args, ensure_manifest
+from pipelines.dbt import RegistryTranslator, build_args, build_target, ensure_manifest
 from pipelines.defs.ingest import ingest_job
 from pipelines.defs.resources import RegistryResource
 from pipelines.publish import publish
@@ -32,9 +32,7 @@ def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, reg
     """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests."""
     home = registry.paths
     home.warehouse_db.parent.mkdir(parents=True, exist_ok=True)
-    target = home.root / "dbt" / "target" / context.run.run_id[:8]
-    yield from dbt.cli(build_args(home.root / "dbt" / "logs"), context=context,
-                       target_path=target).stream()
+    yield from dbt.cli(build_args(home), context=context, target_path=build_target(home)).stream()
 
 
 @asset(
