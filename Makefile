@@ -13,14 +13,18 @@ export DAGSTER_HOME ?= $(REGISTRY_HOME)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup browser demo test dev clean
+.PHONY: setup test-setup browser demo test dev clean
 
-setup: $(VENV)/.synced $(DUCKDB14)/.installed browser
+setup: $(VENV)/.synced
+
+# What only the tests need: DuckDB 1.4 beside the project and a browser for the dashboard test.
+test-setup: setup $(DUCKDB14)/.installed browser
 
 # The dashboard test drives Debian's chromium through Playwright (which cannot download browsers
 # here). CI runs as root on Debian; where chromium is already installed nothing happens.
 browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } || \
+		{ echo "make test needs Debian's chromium: run 'apt-get install chromium' as root" >&2; exit 1; }
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -39,7 +43,7 @@ $(DUCKDB14)/.installed: $(UV)
 demo: setup
 	$(VENV)/bin/registry demo
 
-test: setup
+test: test-setup
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 dev: setup
