@@ -22,6 +22,7 @@ from pipelines.dashboard.sections import (
     flag_table,
     rate_cells,
 )
+from pipelines.followup_windows import describe_windows
 from schemas.contract import MEDICINES, TIMEPOINTS
 
 FOLLOWUPS = TIMEPOINTS
@@ -574,8 +575,8 @@ def data_quality(data: Published, grid: Grid) -> Page:
                 "site and month, and which sites are late, need mart_submissions in the published "
                 "database, which is not built yet."),
         Section("assessment_quality", "Assessments outside their window and prorated scores",
-                "Follow-up windows: 1m 14-59 days, 3m 60-134, 6m 135-272, 12m 273-547, 24m "
-                "548-1095. A PHQ-9 with one missing item is prorated.",
+                f"Follow-up windows: {describe_windows()}. A PHQ-9 with one missing item is "
+                "prorated.",
                 [Column("timepoint", "Timepoint"), Column("assessments", "Assessments", "count"),
                  Column("out_of_window", "Outside window", "count"),
                  Column("out_of_window_pct", "Outside window %", "rate"),

@@ -8,9 +8,8 @@ alliance gives a larger fall, i.e. a more negative PHQ-9 change.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
-import yaml
+from pipelines.followup_windows import followup_windows
 
 
 @dataclass(frozen=True)
@@ -197,13 +196,6 @@ class FollowupTiming:
     # SPEC section 5 plausibility windows, as dbt defines them; a few are missed on purpose
     windows: dict[str, tuple[int, int]] = field(default_factory=lambda: followup_windows())
     off_window_rate: float = 0.02
-
-
-def followup_windows() -> dict[str, tuple[int, int]]:
-    """The follow-up windows from dbt_project.yml vars, where the outcome definitions live."""
-    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml")
-                             .read_text())
-    return {timepoint: tuple(days) for timepoint, days in project["vars"]["followup_windows"].items()}
 
 
 @dataclass(frozen=True)
