@@ -6,7 +6,6 @@
     {{ dbt.hash(dbt.concat([client_key, "'|'", "cast(" ~ episode ~ " as " ~ dbt.type_string() ~ ")"])) }}
 {%- endmacro %}
 
-
 {#-
     Corrections across months (SPEC section 4): of all uploaded versions of a row (same key), the one
     from the latest upload month wins. Within one month a key occurs once (one file per site, month
@@ -32,7 +31,6 @@
         versions.{{ version_column }} = latest.latest_version
 {%- endmacro %}
 
-
 {#-
     The corrected rows of a kind that hangs off an episode (alliance ratings, follow-ups): withdrawn
     clients left out, the latest upload month's version of each key, the episode key, and an orphan
@@ -44,6 +42,7 @@ with
 uploaded as (
 
     {{ without_withdrawn_clients(ref(staging_model)) }}
+    and {{ in_changed_episodes(client_key='client_key', episode='episode') }}
 
 ),
 
