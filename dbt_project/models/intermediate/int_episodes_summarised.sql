@@ -139,7 +139,9 @@ session_counts as (
         episode_key,
         count(*) as sessions_reported,
         sum(case when is_medicine then 1 else 0 end) as medicine_sessions,
-        sum(case when is_medicine then dose_mg end) as total_dose_mg,
+        -- summed exactly (as decimals), so the total does not depend on the order rows are read in:
+        -- an incremental build and a full one give the same number to the last bit
+        cast(sum(case when is_medicine then cast(dose_mg as decimal(38, 10)) end) as double) as total_dose_mg,
         sum(case when had_rupture then 1 else 0 end) as rupture_count,
         sum(case when had_repair then 1 else 0 end) as repaired_count
     from sessions

@@ -44,7 +44,7 @@ final as (
         treatment.medicine_sessions,
         treatment.total_dose_mg,
         -- total_dose_mg is null for untreated episodes, so the z-score is among treated episodes
-        {{ z_score('treatment.total_dose_mg', 'intakes.medicine') }} as dose_z,
+        {{ z_score('treatment.total_dose_mg', 'intakes.medicine', 'intakes.episode_key') }} as dose_z,
 
         ---------- alliance and process
         treatment.alliance_prep,
