@@ -60,43 +60,6 @@ def test_the_slow_path_takes_over_mid_file_with_the_right_line_numbers(small_blo
     assert [r[-1] for r in accepted][-1] == 42            # the last row sits after the two-line record
 
 
-@pytest.mark.parametrize("quoted_line_break", [False, True])
-def test_a_decoding_error_in_the_block_read_beside_this_one_is_raised_in_its_turn(quoted_line_break):
-    """Blocks are read two at a time. The next block failing to decode (found while this one is read,
-    perhaps needing the slow path) must end the file with that error after this block's rows, never
-    end it quietly."""
-    from pipelines.guard import table
-    from pipelines.guard.decoding import WrongEncoding
-
-    rows = [intake_row(client_id=f"C{i:04d}") for i in range(1, 5)]
-    if quoted_line_break:
-        rows[1] = rows[1] | {"protocol": "KET\n6"}
-    header, *lines = to_csv(rows, "intake").decode().splitlines(keepends=True)
-
-    def blocks():
-        yield "".join(lines).encode()
-        raise WrongEncoding("", retry=True)
-
-    seen = []
-    with pytest.raises(WrongEncoding):
-        for chunk in table._fast_chunks(blocks(), table._header(header, ","), ",", 2, frozenset()):
-            seen += chunk.frame["source_row"].to_list()
-    assert seen == ([2, 3, 5, 6] if quoted_line_break else [2, 3, 4, 5])
-
-
-def test_a_caller_that_stops_early_leaves_no_block_reader_behind(small_blocks):
-    from pipelines.guard.check import _integer_columns
-    from pipelines.guard.decoding import open_upload, text_source
-    from pipelines.guard.dialect import sniff_delimiter
-    from pipelines.guard.table import read_csv
-
-    data = to_csv(_rows(), "intake")
-    table = read_csv(text_source(open_upload(data, "intake.csv")), sniff_delimiter, _integer_columns("intake"))
-    assert next(table.chunks).frame["source_row"].to_list()[0] == 2
-    table.chunks.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("guard-block")]
-
-
 def test_gzip_that_unpacks_beyond_the_limit_is_refused(monkeypatch):
     monkeypatch.setattr(decoding, "MAX_DECOMPRESSED_BYTES", 10_000)
     bomb = gzip.compress(to_csv(_rows(), "intake") * 10)

@@ -10,7 +10,6 @@ MAX_DECOMPRESSED_BYTES = 4 * 2**30  # a .csv.gz may unpack to at most 4 GiB (and
 MAX_COLUMNS = 1_000
 MAX_CELL_CHARS = 10_000
 BLOCK_BYTES = 16 * 2**20  # the guard reads, checks and forgets the file this much at a time
-PARALLEL_BLOCKS = 2  # blocks read at once (one per core); each holds BLOCK_BYTES and its frame
 FALLBACK_CHUNK_ROWS = 200_000  # rows per chunk on the slow path (quoted line breaks, CR line ends)
 
 

@@ -11,17 +11,14 @@ fields apart, and the count of blank lines.
 from __future__ import annotations
 
 import csv
-import itertools
 import re
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from pipelines.guard.decoding import TextSource
-from pipelines.guard.limits import FALLBACK_CHUNK_ROWS, MAX_CELL_CHARS, MAX_COLUMNS, PARALLEL_BLOCKS, LimitExceeded
+from pipelines.guard.limits import FALLBACK_CHUNK_ROWS, MAX_CELL_CHARS, MAX_COLUMNS, LimitExceeded
 
 ROW = "source_row"  # line number of the record in the file (header = 1), as a spreadsheet shows it
 MISSING_TOKENS = ("", "na", "n/a", ".")
@@ -132,50 +129,17 @@ def _chain(first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
 
 def _fast_chunks(blocks: Iterator[bytes], header: list[str], delimiter: str, line: int,
                  integers: frozenset[str]) -> Iterator[Chunk]:
-    """The blocks' chunks in order, two blocks read at a time: polars releases the GIL, so on a
-    machine with a free core the next block is read beside this one. A block's first line number is
-    known before it is read (each block ends at a line break), so the two are independent."""
-    failed: BaseException | None = None  # raised by decoding a later block: raised in its turn
-    with ThreadPoolExecutor(max_workers=PARALLEL_BLOCKS, thread_name_prefix="guard-block") as pool:
-        ahead: deque[tuple[bytes, int, int, Future]] = deque()
-        while True:
-            while failed is None and len(ahead) < PARALLEL_BLOCKS:
-                try:
-                    block = next(blocks, None)
-                except Exception as exc:
-                    failed = exc
-                    break
-                if block is None:
-                    break
-                count = _line_count(block)
-                ahead.append((block, line, count, pool.submit(_fast_chunk, block, header, delimiter,
-                                                              line, integers, count)))
-                line += count
-            if not ahead:
-                if failed is not None:
-                    raise failed
-                return
-            block, first, count, reading = ahead.popleft()
-            chunk = reading.result()
-            if chunk is None:  # this block needs the slow path; so does the rest of the file
-                for _, _, _, later in ahead:
-                    later.cancel()
-                rest = _chain(block, itertools.chain((b for b, _, _, _ in ahead), blocks))
-                yield from slow_chunks(_records(rest, delimiter), header, first)
-                if failed is not None:  # the blocks ended at a decoding error: the file is not whole
-                    raise failed
-                return
-            if chunk.frame.height + len(chunk.ragged) + chunk.blank_lines != count:
-                raise RuntimeError("a block's records do not add up to its lines")  # a bug, not the file
-            yield chunk
-
-
-def _line_count(block: bytes) -> int:
-    return block.count(b"\n") + (not block.endswith(b"\n"))
+    for block in blocks:
+        chunk = _fast_chunk(block, header, delimiter, line, integers)
+        if chunk is None:  # this block needs the slow path; so does the rest of the file
+            yield from slow_chunks(_records(_chain(block, blocks), delimiter), header, line)
+            return
+        yield chunk
+        line += chunk.frame.height + len(chunk.ragged) + chunk.blank_lines
 
 
 def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
-                integers: frozenset[str], line_count: int) -> Chunk | None:
+                integers: frozenset[str]) -> Chunk | None:
     """One block of whole lines through polars, or None when a line is not one record.
 
     Integer columns are first read as integers: when every line's length shows that each of them was
@@ -186,7 +150,7 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
         return None  # the line reader's separator in the data, or CR-only line ends
     lines = pl.read_csv(block, has_header=False, separator="\x1f", quote_char=None,
                         schema={"l": pl.String}, raise_if_empty=False)["l"]
-    if lines.len() != line_count:
+    if lines.len() != block.count(b"\n") + (not block.endswith(b"\n")):
         return None
     length = lines.str.len_bytes().fill_null(0)
     if b"\r" in block:
@@ -197,8 +161,7 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     quotes = lines.str.count_matches('"', literal=True).fill_null(0) if has_quotes else None
     if quotes is not None and ((quotes % 2) == 1).any():
         return None  # a quoted field spans lines
-    ascii = block.isascii()
-    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not ascii
+    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not block.isascii()
     plain = not padded and len(set(header)) == width
     typed = {i for i, h in enumerate(header) if h in integers} if plain else set()
     read = _read_block(block, lines, length, quotes, width, delimiter, typed)
@@ -223,7 +186,7 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     if drop.any():
         frame = frame.filter(~drop)
     text = [h for i, h in enumerate(names) if i not in typed]
-    return Chunk(cells(frame, text, strip=padded), ragged, int(blank.sum()), ascii)
+    return Chunk(cells(frame, text, strip=padded), ragged, int(blank.sum()), block.isascii())
 
 
 def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Series | None, width: int,
