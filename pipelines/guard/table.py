@@ -161,7 +161,8 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     quotes = lines.str.count_matches('"', literal=True).fill_null(0) if has_quotes else None
     if quotes is not None and ((quotes % 2) == 1).any():
         return None  # a quoted field spans lines
-    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not block.isascii()
+    ascii = block.isascii()
+    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not ascii
     plain = not padded and len(set(header)) == width
     typed = {i for i, h in enumerate(header) if h in integers} if plain else set()
     read = _read_block(block, lines, length, quotes, width, delimiter, typed)
@@ -186,7 +187,7 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     if drop.any():
         frame = frame.filter(~drop)
     text = [h for i, h in enumerate(names) if i not in typed]
-    return Chunk(cells(frame, text, strip=padded), ragged, int(blank.sum()), block.isascii())
+    return Chunk(cells(frame, text, strip=padded), ragged, int(blank.sum()), ascii)
 
 
 def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Series | None, width: int,
