@@ -146,8 +146,8 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     written the plain way ("41", not "41.0", "+41" or "NA"), the block needs no text for them and no
     parsing; otherwise the block is read again with every cell as text."""
     width = len(header)
-    if b"\x1f" in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
-        return None  # the line reader's separator in the data, or CR-only line ends
+    if not width or b"\x1f" in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
+        return None  # no named column, the line reader's separator in the data, or CR-only line ends
     lines = pl.read_csv(block, has_header=False, separator="\x1f", quote_char=None,
                         schema={"l": pl.String}, raise_if_empty=False)["l"]
     if lines.len() != block.count(b"\n") + (not block.endswith(b"\n")):
@@ -196,10 +196,13 @@ def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Se
     not one record of `width` plain fields."""
     names = [f"\x1fc{i}" for i in range(width)] + [_OVERFLOW]
     schema = {n: pl.Int64 if i in typed else pl.String for i, n in enumerate(names)}
-    frame = pl.read_csv(block, has_header=False, separator=delimiter,
-                        quote_char='"' if quotes is not None else None, schema=schema,
-                        truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
-                        ignore_errors=bool(typed), raise_if_empty=False)
+    try:
+        frame = pl.read_csv(block, has_header=False, separator=delimiter,
+                            quote_char='"' if quotes is not None else None, schema=schema,
+                            truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
+                            ignore_errors=bool(typed), raise_if_empty=False)
+    except pl.exceptions.ComputeError:
+        return None  # quoting polars refuses (text after a closing quote): the csv module reads it
     if frame.height != lines.len():
         return None
     # A line is one record of exactly `width` fields when its length is the fields' lengths plus the
