@@ -302,6 +302,25 @@ def test_a_workbook_with_a_second_sheet_is_rejected_unread():
         == "unreadable_file"
 
 
+def test_crlf_line_ends_give_the_outcome_of_lf_line_ends():
+    """Line lengths come from the line breaks' positions; a CR before the LF is not part of the line,
+    for the length test, the trailing-delimiter test and the blank-line test alike."""
+    rows = [intake_row(client_id=f"C{i:04d}") for i in range(1, 6)]
+    rows[2] = rows[2] | {"protocol": "KET,6"}                # quoted delimiter: quotes counted per line
+    text = to_csv(rows, "intake").decode()
+    lines = text.splitlines()
+    lines[1] += ",,"                                         # trailing delimiters: not extra fields
+    lines[4] = "BOS01,C0009,1"                               # too few fields: quarantined
+    lines.insert(3, "")                                      # a blank line
+    lines.insert(5, " , ")                                   # blank but for a space and a delimiter
+    lf = check(("\n".join(lines) + "\n").encode())
+    crlf = check(("\r\n".join(lines) + "\r\n").encode())
+    assert lf.to_dict() == crlf.to_dict()
+    assert (crlf.rows_read, crlf.rows_accepted, crlf.rows_quarantined) == (5, 3, 2)
+    assert sorted(crlf.quarantined["source_row"]) == [5, 7]  # the quoted delimiter and the short row
+    assert crlf.blank_lines_skipped == 2
+
+
 def test_trailing_delimiters_are_not_extra_fields():
     text = to_csv([intake_row()], "intake").decode().replace("\n", ",\n")
     assert check(text.encode()).status == "accepted"
