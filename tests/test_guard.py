@@ -89,32 +89,26 @@ def test_headers_are_matched_loosely_and_lenient_spellings_are_parsed():
     assert accepted["pcl5_total"] is None and accepted["zip3"] is None and accepted["weight_kg"] is None
 
 
-@pytest.mark.parametrize("spellings,expected", [
-    (["yes", "no", "yes"], [True, False, True]),              # one spelling each: typed by comparison
-    (["Yes", "no", "TRUE", "0", "y"], [True, False, True, False, True]),  # mixed: the full lookup
-    (["N", "N"], [False, False]),                           # only a false spelling
-    (["NA", "yes", ""], [False, True, False]),              # missing takes the default (false)
-    (["yes", "maybe"], [True, None]),                       # unreadable: quarantined, not guessed
-])
-def test_boolean_spellings_type_the_same_however_few_a_file_holds(spellings, expected):
-    rows = [followup_row(client_id=f"C{i:04d}", serious_adverse_event=v) for i, v in enumerate(spellings)]
-    result = check(to_csv(rows, "followup"), kind="followup")
-    typed = dict(zip(result.accepted["source_row"], result.accepted["serious_adverse_event"]))
-    assert [typed.get(row + 2) for row in range(len(spellings))] == expected
-    assert rules_of(result) == ({("not_a_boolean", "serious_adverse_event"): 1} if None in expected else {})
+SAE, TIMEPOINT = "serious_adverse_event", "timepoint"
 
 
-@pytest.mark.parametrize("spellings,expected", [
-    (["12m", "3m"], ["12m", "3m"]),                         # already the contract's spelling
-    (["12M", "3m"], ["12m", "3m"]),                         # lower-cased
-    (["12m", "NA"], ["12m", None]),                         # a required value left missing
+@pytest.mark.parametrize("column,spellings,expected,rule", [
+    (SAE, ["yes", "no", "yes"], [True, False, True], None),   # one spelling each: typed by comparison
+    (SAE, ["Yes", "no", "TRUE", "0", "y"], [True, False, True, False, True], None),  # the full lookup
+    (SAE, ["N", "N"], [False, False], None),                  # only a false spelling
+    (SAE, ["NA", "yes", ""], [False, True, False], None),     # missing takes the default (false)
+    (SAE, ["yes", "maybe"], [True, None], "not_a_boolean"),   # unreadable: quarantined, not guessed
+    (TIMEPOINT, ["12m", "3m"], ["12m", "3m"], None),          # already the contract's spelling
+    (TIMEPOINT, ["12M", "3m"], ["12m", "3m"], None),          # lower-cased
+    (TIMEPOINT, ["12m", "NA"], ["12m", None], "missing_value"),  # a required value left missing
 ])
-def test_enum_spellings_type_the_same_however_few_a_file_holds(spellings, expected):
-    rows = [followup_row(client_id=f"C{i:04d}", timepoint=v) for i, v in enumerate(spellings)]
+def test_boolean_and_enum_spellings_type_the_same_however_few_a_file_holds(column, spellings, expected,
+                                                                          rule):
+    rows = [followup_row(client_id=f"C{i:04d}", **{column: v}) for i, v in enumerate(spellings)]
     result = check(to_csv(rows, "followup"), kind="followup")
-    typed = dict(zip(result.accepted["source_row"], result.accepted["timepoint"]))
+    typed = dict(zip(result.accepted["source_row"], result.accepted[column]))
     assert [typed.get(row + 2) for row in range(len(spellings))] == expected
-    assert rules_of(result) == ({("missing_value", "timepoint"): 1} if None in expected else {})
+    assert rules_of(result) == ({(rule, column): 1} if rule else {})
 
 
 def test_optional_columns_may_be_left_out_and_take_their_defaults():
