@@ -89,6 +89,8 @@ def small_csv(upload: Upload) -> SmallCsv | None:
         header = header_of(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), []))
     except (csv.Error, LimitExceeded):
         return None
+    if len(set(header)) < len(header) or ROW in header or not header:
+        return None  # the per-file reader names such columns its own way
     return SmallCsv(encoding, delimiter, tuple(header), header_line, body, body.count(b"\n"))
 
 
@@ -121,7 +123,8 @@ def check_small(uploads: list[Upload], smalls: list[SmallCsv],
     """Results of small uploads of one kind (all `;`-delimited or none, which decides decimal
     commas), by position; an upload missing from the answer is to be checked alone (its group's
     joined lines could not be read as one table)."""
-    order = sorted(range(len(uploads)), key=lambda i: (smalls[i].delimiter, smalls[i].header))
+    order = sorted(range(len(uploads)),
+                   key=lambda i: (smalls[i].delimiter, len(smalls[i].header), smalls[i].header))
     results = {}
     for run in _tables([smalls[i] for i in order]):
         members = [order[k] for k in run]
@@ -143,30 +146,43 @@ def _tables(smalls: list[SmallCsv]) -> list[range]:
 
 @dataclass
 class _Read:
-    """The joined lines of uploads with one header and delimiter, read as one table."""
+    """The rows of uploads with one header and delimiter."""
 
     members: list[int]
     header: list[str]
-    frame: pl.DataFrame  # ROW: line in the joined lines (the shared header is line 1)
+    frame: pl.DataFrame  # ROW: line in the joined lines of the read it came from, less `shift`
     ragged: list
+    shift: int = 0
 
 
-def _read(smalls: list[SmallCsv], members: list[int], kind: str) -> _Read | None:
+def _read(smalls: list[SmallCsv], members: list[int]) -> list[_Read] | None:
+    """Uploads of one delimiter and width, any header: their lines joined after a header of as many
+    stand-in names are read as one table, and split by header (names are only labels; how a line is
+    split depends on the delimiter and the width alone). Every cell is read as text: reading plain
+    integers as integers first gives the same outcome and only pays for large files."""
     first = smalls[members[0]]
-    joined = first.header_line + b"".join(smalls[i].body for i in members)
+    names = [f"c{i}" for i in range(len(first.header))]
+    joined = first.delimiter.join(names).encode() + b"\n" + b"".join(smalls[i].body for i in members)
     try:
-        # Looked up on the module, as the per-file path does, so both read integers the same way.
-        table = read_csv(TextSource(io.BytesIO(joined), "utf-8", "utf-8"), lambda _: first.delimiter,
-                         per_file._integer_columns(kind))
+        table = read_csv(TextSource(io.BytesIO(joined), "utf-8", "utf-8"), lambda _: first.delimiter)
         chunks = list(table.chunks)
     except (LimitExceeded, UnreadableTable, UnreadableFile):
         return None
-    if len(chunks) != 1:  # no data lines at all, or more than one block
+    if len(chunks) != 1 or table.header != names:  # no data lines at all, or more than one block
         return None
     chunk = chunks[0]
     frame = chunk.frame if chunk.ascii else normalise_frame(chunk.frame)
-    ragged = [(row, width, [normalise(c) for c in fields]) for row, width, fields in chunk.ragged]
-    return _Read(members, list(table.header), frame, ragged)
+    rows, reads, line = frame[ROW].to_numpy(), [], 2
+    for header, variant in groupby(members, key=lambda i: smalls[i].header):
+        variant = list(variant)
+        lines = sum(smalls[i].lines for i in variant)
+        start, stop = np.searchsorted(rows, [line, line + lines])
+        ragged = [(row, width, [normalise(c) for c in fields]) for row, width, fields in chunk.ragged
+                  if line <= row < line + lines]
+        reads.append(_Read(variant, list(header), frame.slice(start, stop - start)
+                           .rename(dict(zip(names, header))), ragged, shift=line - 2))
+        line += lines
+    return reads
 
 
 class _BatchTable:
@@ -175,8 +191,8 @@ class _BatchTable:
         self.schema = MODELS[self.kind].to_schema()
         self.roster = roster
         groups = [list(g) for _, g in groupby(range(len(uploads)),
-                                               key=lambda i: (smalls[i].delimiter, smalls[i].header))]
-        self.reads = [r for r in (_read(smalls, g, self.kind) for g in groups) if r is not None]
+                                               key=lambda i: (smalls[i].delimiter, len(smalls[i].header)))]
+        self.reads = [r for g in groups for r in (_read(smalls, g) or [])]
         members = [i for r in self.reads for i in r.members]
         self.index = members  # position in the caller's list of each upload taken here
         self.uploads, self.smalls = [uploads[i] for i in members], [smalls[i] for i in members]
@@ -197,7 +213,7 @@ class _BatchTable:
         header."""
         frames, ragged, headers = [], [], []
         for read in self.reads:
-            base = int(self.first_line[len(headers)]) - 2  # lines of the reads before this one
+            base = int(self.first_line[len(headers)]) - 2 - read.shift  # lines of the reads before
             frames.append(read.frame.with_columns(pl.col(ROW) + base) if base else read.frame)
             ragged += [(row + base, width, fields) for row, width, fields in read.ragged]
             headers += [read.header] * len(read.members)
