@@ -124,15 +124,16 @@ class Manifest:
         handed out here rather than by a sequence round trip per row."""
         if not uploads:
             return []
-        columns = [c for c in uploads[0] if c != "supersedes"]
         with self._connect() as con:
             con.execute("begin")
             first = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads").fetchone()[0]
             ids = list(range(first, first + len(uploads)))
-            row = "(" + ", ".join("?" * (len(columns) + 1)) + ")"
-            con.execute(f"insert into uploads (upload_id, {', '.join(columns)}) values "
-                        + ", ".join([row] * len(uploads)),
-                        [v for u, i in zip(uploads, ids) for v in (i, *(u[c] for c in columns))])
+            # One list parameter per column, unnested in step: binding a parameter per value costs
+            # more than the rows themselves.
+            columns = {"upload_id": ids} | {c: [u[c] for u in uploads] for c in _COLUMNS}
+            types = {"upload_id": "bigint"} | _COLUMNS
+            con.execute(f"insert into uploads ({', '.join(columns)}) select "
+                        + ", ".join(f"unnest(?::{types[c]}[])" for c in columns), list(columns.values()))
             replaced = [(u["supersedes"], i) for u, i in zip(uploads, ids) if u["supersedes"] is not None]
             if replaced:
                 con.execute("update uploads set superseded_by = r.new_id from (values "
@@ -164,6 +165,15 @@ class Manifest:
             cur = con.execute("select * from uploads where upload_id > ? order by upload_id", [after])
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+# The columns `upload_row` fills, with their types in `uploads`.
+_COLUMNS = {"site_id": "varchar", "month": "varchar", "kind": "varchar", "filename": "varchar",
+            "sha256": "varchar", "size_bytes": "bigint", "mtime_ns": "bigint", "received_at": "timestamptz",
+            "status": "varchar", "rows_read": "bigint", "rows_accepted": "bigint",
+            "rows_quarantined": "bigint", "rows_deduplicated": "bigint", "encoding": "varchar",
+            "delimiter": "varchar", "contract_version": "varchar", "report_path": "varchar",
+            "rejected_for": "varchar"}
 
 
 def upload_row(*, site_id: str, month: str, kind: str, filename: str, sha256: str, size_bytes: int,
