@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from pipelines.guard import Upload, check_uploads
@@ -12,6 +14,7 @@ from pipelines.guard.batch import small_csv
 from pipelines.synthetic import generate_registry
 from tests.factories import intake_row, to_csv
 from tests.guard_corpus.cases import cases
+from tests.test_guard_properties import BASE, mutated
 
 
 def _outcome(result) -> dict:
@@ -97,3 +100,10 @@ def test_a_batch_table_keeps_each_upload_apart_for_duplicates():
     assert [(r.rows_accepted, r.rows_deduplicated) for r in results] == [(1, 0)] * 3
     assert [r.accepted["source_row"].to_list() for r in results] == [[2]] * 3
     assert isinstance(results[0].accepted, pl.DataFrame)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(mutated(), min_size=1, max_size=4))
+def test_randomly_mutated_uploads_checked_together_are_each_checked_alone(mutants):
+    uploads = [Upload(data, "intake.csv", "intake", "BOS01") for data, _ in mutants]
+    assert_same_as_alone(uploads + [Upload(BASE, "intake.csv", "intake", "BOS01")])

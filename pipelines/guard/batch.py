@@ -1,11 +1,13 @@
 """Many small CSV uploads of one kind checked in one columnar pass, with the outcome each gets alone.
 
 A regional ingest guards tens of thousands of files of 1-200 rows; checked one by one, nearly all
-their cost is fixed per file (each polars call, each pandera call). Here the rows of every small file
-of one kind, header and delimiter are read as ONE table: the files' lines are joined after one header
-line, and each line keeps its place, so a row's upload and its line in that upload follow from its
-line in the whole. Parsing, the identifier scan, the site check, the duplicate hashes and pandera then
-run once over the whole table, and each upload gets its share:
+their cost is fixed per file (each polars call, each pandera call). Here the small files of one kind
+become ONE table: the data lines of the files with one delimiter and width are joined and read once
+(how a line splits depends on nothing else), named per header afterwards, and put side by side by
+column name. Each line keeps its place, so a row's upload and its line in that upload follow from its
+line in the whole. Parsing (once per decimal-comma class: `;` files read decimal commas), the
+identifier scan, the site check, the duplicate hashes and pandera then run once over the table, and
+each upload gets its share:
 
 - every rule is decided row by row, so a row's verdict in the table is its verdict in its file;
 - the identifier scan answers per column and rule: the table is scanned, and only a part with a
@@ -14,8 +16,8 @@ run once over the whole table, and each upload gets its share:
   that does, or that has any failing or ragged row, is finished by the per-file code (`check.finish`).
 
 A file this pass cannot take as it is (not plain .csv bytes, larger than SMALL_BYTES, a `sep=` line, a
-blank line before the header, quoted line breaks, CR-only line ends, a very long line) is checked
-file by file (`check.check_each`), as is a group the joined table cannot be read for.
+blank line before the header, quoted line breaks, CR-only line ends, a very long line, repeated column
+names) is checked file by file (`check.check_each`), as is a group whose joined lines cannot be read.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from itertools import groupby
 from dataclasses import dataclass, replace
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +41,13 @@ from pipelines.guard.dialect import DELIMITERS, sniff_delimiter
 from pipelines.guard.identifiers import normalise, normalise_frame
 from pipelines.guard.limits import BLOCK_BYTES, MAX_CELL_CHARS, LimitExceeded
 from pipelines.guard.parsing import parse_columns
-from pipelines.guard.result import GuardResult, IdentifierFinding
+from pipelines.guard.result import GuardResult
 from pipelines.guard.table import MISSING_SPELLINGS, ROW, UnreadableTable, header_of, read_csv
 from pipelines.guard.validation import contract_failures
 from schemas.contract import KEYS, MODELS
 
 SMALL_BYTES = 2**20  # a file up to this size may join the batch table
-TABLE_BYTES = 8 * 2**20  # a batch table stays one block of the reader (limits.BLOCK_BYTES)
+TABLE_BYTES = BLOCK_BYTES // 2  # the joined lines of one table stay one block of the reader
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,7 @@ class _BatchTable:
         """Contract, duplicates and accounting of the uploads still in the running."""
         typed, parse_failures = parsed
         rows = pl.Series(parseable[owner])
-        typed_in, frame_in = (typed, frame) if parseable.all() else (typed.filter(rows), frame.filter(rows))
+        typed_in = typed if parseable.all() else typed.filter(rows)
         (contract,) = contract_failures([typed_in], MODELS[self.kind])
         parse_by, contract_by = self._by_upload(parse_failures), self._by_upload(contract)
         ledger = Ledger(list(self.schema.columns), KEYS[self.kind])
