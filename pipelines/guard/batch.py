@@ -23,6 +23,7 @@ names) is checked file by file (`check.check_each`), as is a group whose joined 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -87,13 +88,28 @@ def small_csv(upload: Upload) -> SmallCsv | None:
     if b'"' in body and any(line.count(b'"') % 2 for line in body.split(b"\n")):
         return None  # a quoted field spans lines: the csv module reads this file
     delimiter = _delimiter(data.decode()[:64 * 1024])  # as table.read_csv samples it
+    header = _header(line, delimiter)
+    if header is None:
+        return None
+    return SmallCsv(encoding, delimiter, header, header_line, body, body.count(b"\n"))
+
+
+@functools.lru_cache(maxsize=4096)  # a site sends the same header month after month
+def _header(line: str, delimiter: str) -> tuple[str, ...] | None:
+    """The normalised header as the per-file reader names it, or None for one this pass leaves to it."""
     try:
         header = header_of(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), []))
     except (csv.Error, LimitExceeded):
         return None
     if len(set(header)) < len(header) or ROW in header or not header:
         return None  # the per-file reader names such columns its own way
-    return SmallCsv(encoding, delimiter, tuple(header), header_line, body, body.count(b"\n"))
+    return tuple(header)
+
+
+@functools.lru_cache(maxsize=4096)
+def _no_rows(header: tuple[str, ...]) -> pl.DataFrame:
+    """The quarantine of an upload that has none: its columns as text, the line and the reasons."""
+    return pl.DataFrame(schema={c: pl.String for c in header} | {ROW: pl.Int64, REASONS: pl.String})
 
 
 def _delimiter(sample: str) -> str:
@@ -307,7 +323,6 @@ class _BatchTable:
         hashes = ledger.hashes(typed_in).with_columns(pl.Series("upload", owner[parseable[owner]]))
         repeats = uploads_with_repeats(hashes, "upload")
         typed_local, frame_local = self._local(typed), self._local(frame)
-        empties = {}
         for j, result in enumerate(results):
             if not parseable[j]:
                 continue
@@ -328,10 +343,7 @@ class _BatchTable:
                 continue
             result.accepted = accepted
             result.rows_accepted, result.rows_quarantined, result.rows_deduplicated = int(kept[j]), 0, 0
-            if id(headers[j]) not in empties:
-                empties[id(headers[j])] = pl.DataFrame(schema={c: pl.String for c in headers[j]}
-                                                       | {ROW: pl.Int64, REASONS: pl.String})
-            result.quarantined = empties[id(headers[j])]
+            result.quarantined = _no_rows(tuple(headers[j]))
             check_identity(result.rows_read, result.rows_accepted, 0, 0)
 
     def _by_upload(self, failures: list) -> dict[int, list]:
