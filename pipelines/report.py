@@ -43,6 +43,10 @@ def render_html(report: dict) -> str:
 
 
 def write_report(report: dict, json_path: Path, html_path: Path) -> None:
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    text = json.dumps(report, indent=2, default=str) + "\n"
+    try:
+        json_path.write_text(text)
+    except FileNotFoundError:  # the folder is made when missing: asking first costs a call per report
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(text)
     html_path.write_text(render_html(report))
