@@ -1,10 +1,12 @@
-"""The guard's algorithm: one pass over an upload's chunks, then the contract and the accounting.
+"""The guard's algorithm for one file: one pass over its chunks, then the contract and the accounting.
 
 Per chunk: count, normalise Unicode, parse the contract's types, scan for identifiers, check the site,
 and hash each row for duplicates. A chunk's typed rows wait for pandera until the next chunk comes,
-so a batch of small files still costs one pandera call per kind, and a large file is checked and
+so files checked together still cost one pandera call per kind, and a large file is checked and
 spooled to Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact
-and conflicting duplicates and the accounting identity is enforced.
+and conflicting duplicates and the accounting identity is enforced. Small CSV files are usually
+checked many at a time as one table instead (`batch.py`), which finishes an upload with failing
+or repeated rows with this module's code.
 """
 
 from __future__ import annotations
