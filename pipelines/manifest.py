@@ -129,9 +129,12 @@ class Manifest:
             first = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads").fetchone()[0]
             ids = list(range(first, first + len(uploads)))
             # One list parameter per column, unnested in step: binding a parameter per value costs
-            # more than the rows themselves.
-            columns = {"upload_id": ids} | {c: [u[c] for u in uploads] for c in _COLUMNS}
-            types = {"upload_id": "bigint"} | _COLUMNS
+            # more than the rows themselves. The lists take the table's own column types.
+            types = dict(con.execute("select column_name, data_type from duckdb_columns() where "
+                                     "database_name = current_database() and table_name = 'uploads'")
+                         .fetchall())
+            columns = {"upload_id": ids} | {c: [u[c] for u in uploads]
+                                            for c in uploads[0] if c != "supersedes"}
             con.execute(f"insert into uploads ({', '.join(columns)}) select "
                         + ", ".join(f"unnest(?::{types[c]}[])" for c in columns), list(columns.values()))
             replaced = [(u["supersedes"], i) for u, i in zip(uploads, ids) if u["supersedes"] is not None]
@@ -165,15 +168,6 @@ class Manifest:
             cur = con.execute("select * from uploads where upload_id > ? order by upload_id", [after])
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-# The columns `upload_row` fills, with their types in `uploads`.
-_COLUMNS = {"site_id": "varchar", "month": "varchar", "kind": "varchar", "filename": "varchar",
-            "sha256": "varchar", "size_bytes": "bigint", "mtime_ns": "bigint", "received_at": "timestamptz",
-            "status": "varchar", "rows_read": "bigint", "rows_accepted": "bigint",
-            "rows_quarantined": "bigint", "rows_deduplicated": "bigint", "encoding": "varchar",
-            "delimiter": "varchar", "contract_version": "varchar", "report_path": "varchar",
-            "rejected_for": "varchar"}
 
 
 def upload_row(*, site_id: str, month: str, kind: str, filename: str, sha256: str, size_bytes: int,

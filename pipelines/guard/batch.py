@@ -243,7 +243,7 @@ class _BatchTable:
         if not n:
             return {}
         frame, all_ragged, headers = self._joined()
-        delimiter = self.smalls[0].delimiter
+        decimal_comma = self.smalls[0].delimiter == ";"  # the same for every upload here
         owner = self._owner(frame[ROW].to_numpy())
         kept = np.bincount(owner, minlength=n)
         starts = np.concatenate([[0], np.cumsum(kept)[:-1]])
@@ -268,7 +268,7 @@ class _BatchTable:
                               f"site {upload.site} is not in the registry roster")
             results.append(result)
         parseable = np.array([not r.rejected for r in results])
-        parsed = parse_columns(frame, self.schema, decimal_comma=delimiter == ";") if parseable.any() else None
+        parsed = parse_columns(frame, self.schema, decimal_comma) if parseable.any() else None
         row_parseable = pl.Series(parseable[owner])
         cleared = {c: s & row_parseable for c, s in cleared_cells(frame, parsed, self.schema).items()}
         text_columns = {c for c, col in self.schema.columns.items() if str(col.dtype) == "String"}
