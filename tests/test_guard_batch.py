@@ -102,7 +102,7 @@ def test_a_batch_table_keeps_each_upload_apart_for_duplicates():
     assert isinstance(results[0].accepted, pl.DataFrame)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutated(), min_size=1, max_size=4))
 def test_randomly_mutated_uploads_checked_together_are_each_checked_alone(mutants):
     uploads = [Upload(data, "intake.csv", "intake", "BOS01") for data, _ in mutants]
