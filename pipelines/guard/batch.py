@@ -16,7 +16,7 @@ each upload gets its share:
   that does, or that has any failing or ragged row, is finished by the per-file code (`check.finish`).
 
 A file this pass cannot take as it is (not plain .csv bytes, larger than SMALL_BYTES, a `sep=` line, a
-blank line before the header, quoted line breaks, CR-only line ends, a very long line, repeated column
+blank line before the header, any quote character, CR-only line ends, a very long line, repeated column
 names) is checked file by file (`check.check_each`), as is a group whose joined lines cannot be read.
 """
 
@@ -79,14 +79,16 @@ def small_csv(upload: Upload) -> SmallCsv | None:
     header_line, body = data[:end], data[end:]
     line = header_line.decode()
     if not end or not line.strip() or line.lstrip("\ufeff").startswith("sep=") \
-            or line.count('"') % 2 or b"\x1f" in data or data.count(b"\r") != data.count(b"\r\n"):
+            or b"\x1f" in data or data.count(b"\r") != data.count(b"\r\n"):
         return None
     if body and not body.endswith(b"\n"):
         body += b"\n"
     if len(body) > MAX_CELL_CHARS and max(map(len, body.split(b"\n"))) > MAX_CELL_CHARS:
         return None
-    if b'"' in body and any(line.count(b'"') % 2 for line in body.split(b"\n")):
-        return None  # a quoted field spans lines: the csv module reads this file
+    if b'"' in data:
+        # Quoting is read file by file: one file's odd quoting must not change how the reader takes
+        # its neighbours' lines (contract values never need quotes, so exports rarely have any).
+        return None
     delimiter = _delimiter(data.decode()[:64 * 1024])  # as table.read_csv samples it
     header = _header(line, delimiter)
     if header is None:
