@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.guard import check as per_file
 from pipelines.guard.accounting import Ledger, check_identity, uploads_with_repeats
 from pipelines.guard.check import (REASONS, Pending, Upload, apply_contract, check_each, check_header,
                                    cleared_cells, finish, scan_frame, scan_ragged)
