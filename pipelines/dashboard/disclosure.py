@@ -171,32 +171,28 @@ class Grid:
         """Hide published cells of `rel` until, within this relation alone, its other hidden cells
         can move every primary cell of it to 1 and to 10 (each hidden cell within its own label)."""
         signed = [(rel.total, -1), *((p, 1) for p in rel.parts)]
+        if not any(c in self.primary for c, _ in signed):
+            return
+        signs = dict(signed)
+        up, down = _room(self, signed)
         for cell, sign in signed:
             if cell not in self.primary:
                 continue
-            value = self.values[cell]
-            while True:
-                up, down = _room(self, [(c, s) for c, s in signed if c != cell])
-                # moving `cell` by +d asks the others for -sign*d in the signed sum, and by -d for +sign*d
-                need_up, need_down = (SMALL_MAX - value, value - 1)
-                short = (down < need_up) if sign > 0 else (up < need_up)
-                short = short or ((up < need_down) if sign > 0 else (down < need_down))
-                if not short:
-                    break
+            own_up, own_down = _move(self, cell, sign)
+            need_up, need_down = SMALL_MAX - self.values[cell], self.values[cell] - 1
+            while not _absorbs(up - own_up, down - own_down, sign, need_up, need_down):
                 candidates = sorted((c for c, _ in signed if self.published(c)), key=rank)
                 if not candidates:
                     break  # nothing to hide here: the labels alone bound it, the LP judges
-                fits = [c for c in candidates if self._fits(c, cell, sign, signed, need_up, need_down)]
+                fits = [c for c in candidates if _absorbs(
+                    *(a + b for a, b in zip((up - own_up, down - own_down),
+                                            _hidden_move(self, c, signs[c]), strict=True)),
+                    sign, need_up, need_down)]
                 # none is enough alone: the one that gives the most room, then look again
-                self.complementary.add(fits[0] if fits else max(candidates, key=lambda c: self.values[c]))
-
-    def _fits(self, candidate, cell, sign, signed, need_up, need_down) -> bool:
-        self.complementary.add(candidate)
-        up, down = _room(self, [(c, s) for c, s in signed if c != cell])
-        self.complementary.discard(candidate)
-        if sign > 0:
-            return down >= need_up and up >= need_down
-        return up >= need_up and down >= need_down
+                partner = fits[0] if fits else max(candidates, key=lambda c: self.values[c])
+                more_up, more_down = _hidden_move(self, partner, signs[partner])
+                self.complementary.add(partner)
+                up, down = up + more_up, down + more_down
 
     def _cheapest(self, relations: Iterable[Relation], rank) -> CellId | None:
         """The published cell to hide among `relations`: an inner cell before a margin and a margin
@@ -248,15 +244,33 @@ def _room(grid: Grid, signed: list[tuple[CellId, int]]) -> tuple[float, float]:
     relation's signed sum, each within its own label: "<11" is 1..10, a complementary cell >= 0."""
     up = down = 0.0
     for cell, sign in signed:
-        if cell in grid.primary:
-            rise, fall = SMALL_MAX - grid.values[cell], grid.values[cell] - 1
-        elif cell in grid.complementary:
-            rise, fall = float("inf"), grid.values[cell]
-        else:
-            continue
-        up += rise if sign > 0 else fall
-        down += fall if sign > 0 else rise
+        if not grid.published(cell):
+            rise, fall = _move(grid, cell, sign)
+            up, down = up + rise, down + fall
     return up, down
+
+
+def _move(grid: Grid, cell: CellId, sign: int) -> tuple[float, float]:
+    """How far one hidden cell can raise and lower a signed sum it is in with `sign`."""
+    if cell in grid.primary:
+        rise, fall = SMALL_MAX - grid.values[cell], grid.values[cell] - 1
+    else:
+        rise, fall = float("inf"), grid.values[cell]
+    return (rise, fall) if sign > 0 else (fall, rise)
+
+
+def _hidden_move(grid: Grid, cell: CellId, sign: int) -> tuple[float, float]:
+    """What hiding a published cell adds to the room of a signed sum it is in."""
+    value = grid.values[cell]
+    return (float("inf"), value) if sign > 0 else (value, float("inf"))
+
+
+def _absorbs(up: float, down: float, sign: int, need_up: float, need_down: float) -> bool:
+    """Whether the others' room lets a cell rise by need_up and fall by need_down: a part that
+    rises needs the others to lower the signed sum, a total that rises needs them to raise it."""
+    if sign > 0:
+        return down >= need_up and up >= need_down
+    return up >= need_up and down >= need_down
 
 
 def _components(grid: Grid) -> list[tuple[set[CellId], list[Relation]]]:
