@@ -394,16 +394,13 @@ def _component_leaks(grid: Grid, cells: set[CellId], relations: list[Relation]
                 break
     lows: dict[CellId, tuple[float, list[Relation]]] = {}
     highs: dict[CellId, tuple[float, list[Relation]]] = {}
-    for c in primaries:
-        if c not in low_ok:
-            value, solution = model.solve({c: 1.0}, False)
-            lows[c] = (value, model.binding())
-            settle(solution)
-    for c in primaries:
-        if c not in high_ok:
-            value, solution = model.solve({c: 1.0}, True)
-            highs[c] = (value, model.binding())
-            settle(solution)
+    for maximise, done, narrowed_side in ((False, low_ok, lows), (True, high_ok, highs)):
+        for c in primaries:
+            if c not in done:
+                value, solution = model.solve({c: 1.0}, maximise)
+                settle(solution)
+                if c not in done:
+                    narrowed_side[c] = (value, model.binding())
     narrowed = [c for c in primaries if c in lows or c in highs]
     if not narrowed:
         return []

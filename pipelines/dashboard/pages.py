@@ -58,7 +58,7 @@ def overview(data: Published, grid: Grid) -> Page:
                row_total=lambda s: ("episodes_site", s), col_total=lambda m: ("episodes_medicine", m),
                grand=("episodes",))
     grid.series("treated_site", sites, _column(ep, "site_id", "treated"), total=("treated",))
-    grid.series("finished_site", sites, _column(ep, "site_id", "finished"), total=("finished",))
+    grid.series("finished_site", sites, _column(ep, "site_id", "finished_course"), total=("finished",))
 
     def site_rows():
         rows = []
@@ -259,8 +259,9 @@ def alliance(data: Published, grid: Grid) -> Page:
 
 
 def tertile_section(data: Published, grid: Grid) -> Section:
-    labels = ["Lower third", "Middle third", "Upper third"]
-    o = data.tertiles.assign(tertile=[labels[i] for i in data.tertiles["third"]])
+    named = {"lower": "Lower third", "middle": "Middle third", "upper": "Upper third"}
+    labels = list(named.values())
+    o = data.tertiles.assign(tertile=data.tertiles["third"].map(named))
     for t in FOLLOWUPS:
         grid.series(f"tertile_n/{t}", labels, _column(_at(o, timepoint=t), "tertile", "n"))
     groups = o.set_index(["tertile", "timepoint"])
@@ -275,7 +276,7 @@ def tertile_section(data: Published, grid: Grid) -> Section:
                 if grid.shows_mean(cell):
                     g = groups.loc[(label, t)]
                     row["mean_phq9_change"], row["ci_low"], row["ci_high"] = _mean_ci(
-                        grid.values[cell], float(g["mean"]), float(g["sd"]))
+                        grid.values[cell], float(g["mean_phq9_change"]), float(g["sd_phq9_change"]))
                 out.append(row)
         return out
 
@@ -377,9 +378,9 @@ def rupture_section(data: Published, grid: Grid) -> Section:
 
 def sites(data: Published, grid: Grid) -> Page:
     site_ids = list(data.sites["site_id"])
-    for t in FOLLOWUPS:
-        grid.series(f"paired_site/{t}", site_ids, _column(_at(data.paired_by_site, timepoint=t),
-                                                          "site_id", "paired"),
+    bench = data.mart("mart_site_benchmark")
+    for t in FOLLOWUPS:  # n_paired: the site's episodes with paired scores at t
+        grid.series(f"paired_site/{t}", site_ids, _column(_at(bench, timepoint=t), "site_id", "n_paired"),
                     total=(f"paired/{t}", ALL, "yes"))
 
     def paired_rows():
@@ -478,12 +479,12 @@ def site_completeness_section(data: Published, grid: Grid) -> Section:
 
 def safety(data: Published, grid: Grid) -> Page:
     s = data.adverse_events
-    flag_table(grid, "ae_any", MEDICINES, _column(s[s["severity"] > 0], "medicine", "sessions"),
-               _column(s, "medicine", "sessions"))
-    by_severity = _column(s, ["medicine", "severity"], "sessions")
+    flag_table(grid, "ae_any", MEDICINES,
+               _column(s[s["worst_adverse_event"] != "none"], "medicine", "medicine_sessions"),
+               _column(s, "medicine", "medicine_sessions"))
+    by_severity = _column(s, ["medicine", "worst_adverse_event"], "medicine_sessions")
     grid.table("ae", MEDICINES, SEVERITIES,
-               {(m, sev): by_severity.get((m, i), 0)
-                for m in MEDICINES for i, sev in enumerate(SEVERITIES, start=1)},
+               {(m, sev): by_severity.get((m, sev), 0) for m in MEDICINES for sev in SEVERITIES},
                row_total=lambda m: ("ae_any", m, "yes"), grand=("ae_any", ALL, "yes"))
 
     def ae_rows():
