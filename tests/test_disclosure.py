@@ -165,7 +165,7 @@ def regional_grid() -> Grid:
     from pipelines.dashboard.sections import ALL, flag_table
 
     rng = np.random.default_rng(8)
-    sizes = np.maximum(1, rng.lognormal(3.3, 1.1, SITES).astype(int))
+    sizes = np.maximum(1, rng.lognormal(4.2, 1.1, SITES).astype(int))
     site = np.repeat([f"S{i:03d}" for i in range(SITES)], sizes)
     n = len(site)
     ep = pd.DataFrame({"site": site, "med": rng.choice(MEDS, n, p=[.4, .15, .25, .1, .05, .05]),

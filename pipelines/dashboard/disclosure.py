@@ -141,7 +141,8 @@ class Grid:
         rectangle left open) the LP finds: each leak's binding relations (the rows with a non-zero
         dual in the attacker's optimum) get their cheapest published cell hidden, and the changed
         components are audited again until none leaks. Hiding a cell only widens what the attacker
-        can deduce, so a component that passed stays passing."""
+        can deduce, so a component that passed stays passing. Last, hidden totals and zeros that no
+        "<11" cell needs are shown again (`_release`)."""
         self.primary = {c for c, v in self.values.items() if is_small(v)}
         self.complementary = set()
         level = self._levels()
@@ -155,6 +156,7 @@ class Grid:
                      if cells & self.primary and (changed is None or cells & changed)
                      for leak, binding in _component_leaks(self, cells, relations)]
             if not found:
+                self._release(level)
                 return self
             changed, touched = set(), set()
             for leak, binding, relations in found:
@@ -193,6 +195,29 @@ class Grid:
                 more_up, more_down = _hidden_move(self, partner, signs[partner])
                 self.complementary.add(partner)
                 up, down = up + more_up, down + more_down
+
+    def _release(self, level: dict[CellId, int]) -> None:
+        """Show again the hidden totals and zeros the audit does not need, totals of more first:
+        the search above hides cells for one leak at a time and can hide more than the whole table
+        needs, and a hidden total or a hidden 0 is what readers miss most. (Trying every hidden
+        cell would cost an audit of its component per cell: at 2,000 sites, minutes.) Each try fixes
+        the cell at its value in its component's model and looks for a leak; one model per
+        component serves every try."""
+        for cells, relations in _components(self):
+            hidden = cells & self.complementary
+            if not cells & self.primary:
+                self.complementary -= hidden  # protects no "<11" cell
+                continue
+            tries = [c for c in hidden if level.get(c, 0) or not self.values[c]]
+            if not tries:
+                continue
+            model, labels = _Model(self, sorted(cells, key=repr), relations), _Labels(self, relations)
+            for cell in sorted(tries, key=lambda c: (-level.get(c, 0), -self.values[c], repr(c))):
+                model.publish(cell, shown=True)
+                if _leaks(self, model, labels, first=True):
+                    model.publish(cell, shown=False)
+                else:
+                    self.complementary.discard(cell)
 
     def _cheapest(self, relations: Iterable[Relation], rank) -> CellId | None:
         """The published cell to hide among `relations`: an inner cell before a margin and a margin
@@ -305,6 +330,7 @@ class _Model:
 
     def __init__(self, grid: Grid, variables: list[CellId], relations: list[Relation],
                  labels_only: bool = False):
+        self.grid = grid
         self.index = {c: i for i, c in enumerate(variables)}
         self.rows: list[Relation] = []  # the relations that are rows of the model, in order
         starts, columns, coefficients, rhs = [0], [], [], []
@@ -358,6 +384,11 @@ class _Model:
                                   f"{self.highs.modelStatusToString(status)}")
         return self.highs.getInfo().objective_function_value, np.array(self.highs.getSolution().col_value)
 
+    def publish(self, cell: CellId, shown: bool) -> None:
+        """Fix a hidden cell at its value (as if shown) or free it again (hidden: >= 0)."""
+        value = float(self.grid.values[cell]) if shown else 0.0
+        self.highs.changeColBounds(self.index[cell], value, value if shown else highspy.kHighsInf)
+
     def binding(self) -> list[Relation]:
         """The relations that hold the last optimum where it is (non-zero dual)."""
         duals = self.highs.getSolution().row_dual
@@ -367,22 +398,28 @@ class _Model:
 def _component_leaks(grid: Grid, cells: set[CellId], relations: list[Relation]
                      ) -> list[tuple[Leak, list[Relation]]]:
     """Every primary cell of one component that the attacker narrows, with the relations that
-    bind its tightest bound. Any feasible solution that puts a cell at 1 (or 10) settles that side
-    for it, so the first solves move all unsettled cells at once and only the rest get an LP of
-    their own."""
-    hidden = sorted(cells, key=repr)
-    model = _Model(grid, hidden, relations)
-    primaries = [c for c in hidden if c in grid.primary]
-    at = model.index
+    bind its tightest bound."""
+    return _leaks(grid, _Model(grid, sorted(cells, key=repr), relations), _Labels(grid, relations))
+
+
+def _leaks(grid: Grid, model: _Model, labels: _Labels, first: bool = False
+           ) -> list[tuple[Leak, list[Relation]]]:
+    """The primary cells of `model` that it narrows beyond what `labels` imply (with `first`, stop
+    at the first). Any feasible solution that puts a cell at 1 (or 10) settles that side for it,
+    so the first solves move all unsettled cells at once and only the rest get an LP of their own."""
+    primaries = [c for c in model.index if c in grid.primary]
+    columns = np.array([model.index[c] for c in primaries], dtype=np.int64)
     low_ok: set[CellId] = set()
     high_ok: set[CellId] = set()
+    bars = {"known": -1}  # the primaries' bars, redone when the labels learn a bound
 
     def settle(solution: np.ndarray) -> None:
-        for c in primaries:
-            if solution[at[c]] <= 1 + _TOL:
-                low_ok.add(c)
-            if solution[at[c]] >= SMALL_MAX - _TOL:
-                high_ok.add(c)
+        if bars["known"] != len(labels.known):
+            bar = np.array([labels.bar(c) for c in primaries], dtype=float).reshape(-1, 2)
+            bars.update(known=len(labels.known), low=bar[:, 0], high=bar[:, 1])
+        values = solution[columns]
+        low_ok.update(primaries[i] for i in np.flatnonzero(values <= bars["low"] + _TOL))
+        high_ok.update(primaries[i] for i in np.flatnonzero(values >= bars["high"] - _TOL))
 
     for maximise, done in ((False, low_ok), (True, high_ok)):
         while True:  # all unsettled cells together, while that settles any
@@ -392,33 +429,51 @@ def _component_leaks(grid: Grid, cells: set[CellId], relations: list[Relation]
                 settle(model.solve(dict.fromkeys(todo, 1.0), maximise)[1])
             if not todo or len(done) == before:
                 break
-    lows: dict[CellId, tuple[float, list[Relation]]] = {}
-    highs: dict[CellId, tuple[float, list[Relation]]] = {}
-    for maximise, done, narrowed_side in ((False, low_ok, lows), (True, high_ok, highs)):
-        for c in primaries:
-            if c not in done:
-                value, solution = model.solve({c: 1.0}, maximise)
-                settle(solution)
-                if c not in done:
-                    narrowed_side[c] = (value, model.binding())
-    narrowed = [c for c in primaries if c in lows or c in highs]
-    if not narrowed:
-        return []
-    labels = _Model(grid, sorted({c for rel in relations for c in (rel.total, *rel.parts)}, key=repr),
-                    relations, labels_only=True)
     leaks = []
-    for c in narrowed:
-        low, low_binding = lows.get(c, (1.0, []))
-        high, high_binding = highs.get(c, (float(SMALL_MAX), []))
-        # How far the labels alone narrow the cell, with every published count unknown: two "<11"
-        # parts of a "<11" total can each be at most 9 whatever is published. The rule is that
-        # published values add nothing to that, so the bar is [max(1, floor), min(10, ceiling)]
-        # (SPEC section 7 asks for [1, 10], which such nested cells cannot meet).
-        floor = labels.solve({c: 1.0}, False)[0] if c in lows else 1.0
-        ceiling = labels.solve({c: 1.0}, True)[0] if c in highs else float(SMALL_MAX)
-        if low > floor + _TOL or high < ceiling - _TOL:
-            leaks.append((Leak(c, low, high), low_binding + high_binding))
-    return leaks
+    bounds: dict[CellId, list] = {}  # cell: [low, high, binding relations]
+    for maximise, done in ((False, low_ok), (True, high_ok)):
+        for c in primaries:
+            if c in done:
+                continue
+            value, solution = model.solve({c: 1.0}, maximise)
+            settle(solution)
+            if c in done:
+                continue
+            # How far the labels alone narrow the cell, with every published count unknown: two
+            # "<11" parts of a "<11" total can each be at most 9 whatever is published. The rule is
+            # that published values add nothing to that, so the bar is [max(1, floor), min(10,
+            # ceiling)] (SPEC section 7 asks for [1, 10], which such nested cells cannot meet).
+            if (value < labels.bound(c, maximise) - _TOL) if maximise else \
+                    (value > labels.bound(c, maximise) + _TOL):
+                found = bounds.setdefault(c, [1.0, float(SMALL_MAX), []])
+                found[1 if maximise else 0] = value
+                found[2] += model.binding()
+                if first:
+                    break
+        if first and bounds:
+            break
+    return [(Leak(c, low, high), binding) for c, (low, high, binding) in bounds.items()]
+
+
+class _Labels:
+    """How far the labels alone bound each cell of some relations (nothing published), computed
+    once per cell on demand: it depends on which cells are "<11", not on what else is hidden."""
+
+    def __init__(self, grid: Grid, relations: list[Relation]):
+        self.grid, self.relations, self.model, self.known = grid, relations, None, {}
+
+    def bar(self, cell: CellId) -> tuple[float, float]:
+        """The range the attacker must reach for `cell`: [1, 10], or the labels' own bounds where
+        they have been computed (a cell the labels alone narrow is settled at them)."""
+        return self.known.get((cell, False), 1.0), self.known.get((cell, True), float(SMALL_MAX))
+
+    def bound(self, cell: CellId, maximise: bool) -> float:
+        if (cell, maximise) not in self.known:
+            if self.model is None:
+                cells = sorted({c for rel in self.relations for c in (rel.total, *rel.parts)}, key=repr)
+                self.model = _Model(self.grid, cells, self.relations, labels_only=True)
+            self.known[(cell, maximise)] = self.model.solve({cell: 1.0}, maximise)[0]
+        return self.known[(cell, maximise)]
 
 
 def check(grid: Grid) -> None:
