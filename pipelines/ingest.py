@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 
+import numpy as np
 import polars as pl
 
 from pipelines.guard import GuardResult, Upload, check_uploads
@@ -26,7 +27,7 @@ from pipelines.withdrawals import KIND as WITHDRAWALS
 from pipelines.withdrawals import hold_back_withdrawn, new_withdrawn_keys, withdrawn_keys
 from schemas.contract import CONTRACT_VERSION
 
-BATCH_FILES = 500  # files guarded together: the guard's fixed cost is paid once per batch and kind
+BATCH_FILES = 2000  # files guarded together: the guard's fixed cost is paid once per batch and kind
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class IngestTimings:
 
 @dataclass
 class _Month:
-    """Accepted rows of one month waiting to be written, by kind and site."""
+    """Accepted rows of one month waiting to be written, by kind and site, with their upload's sha256."""
 
-    rows: dict[str, dict[str, pl.DataFrame]] = field(default_factory=lambda: defaultdict(dict))
+    rows: dict[str, dict[str, tuple[pl.DataFrame, str]]] = field(default_factory=lambda: defaultdict(dict))
 
 
 def ingest_files(home: RegistryHome, planned: list[PlannedUpload], key: bytes, roster: set[str],
@@ -122,7 +123,7 @@ def _store(home: RegistryHome, planned: PlannedUpload, data: bytes, result: Guar
         accepted = result.accepted
         # A file replaces the site's earlier rows of its month and kind even when none of its
         # rows was accepted, so an empty frame is kept too.
-        pending.rows[file.kind][file.site] = accepted.with_columns(pl.lit(sha256).alias("upload_sha256"))
+        pending.rows[file.kind][file.site] = (accepted, sha256)
         if result.rows_quarantined:
             write_quarantine(result.quarantined, home.quarantine(file.kind, file.site, file.month, upload))
     written = time.perf_counter()
@@ -144,5 +145,9 @@ def _write_lake(home: RegistryHome, month: str, pending: _Month, key: bytes) -> 
     the month's file, each site replacing its earlier rows of that kind."""
     for kind, by_site in pending.rows.items():
         sites = sorted(by_site)
-        rows = lake_frame(pl.concat([by_site[s] for s in sites], how="diagonal_relaxed"), kind, key)
+        frames, shas = zip(*(by_site[s] for s in sites))
+        # Lineage added once for the month, not once per upload.
+        lineage = pl.Series("upload_sha256", shas).gather(
+            np.repeat(np.arange(len(frames)), [f.height for f in frames]))
+        rows = lake_frame(pl.concat(frames, how="diagonal_relaxed").with_columns(lineage), kind, key)
         write_month(home.validated(kind, month), sites, rows)

@@ -124,15 +124,19 @@ class Manifest:
         handed out here rather than by a sequence round trip per row."""
         if not uploads:
             return []
-        columns = [c for c in uploads[0] if c != "supersedes"]
         with self._connect() as con:
             con.execute("begin")
             first = con.execute("select coalesce(max(upload_id), 0) + 1 from uploads").fetchone()[0]
             ids = list(range(first, first + len(uploads)))
-            row = "(" + ", ".join("?" * (len(columns) + 1)) + ")"
-            con.execute(f"insert into uploads (upload_id, {', '.join(columns)}) values "
-                        + ", ".join([row] * len(uploads)),
-                        [v for u, i in zip(uploads, ids) for v in (i, *(u[c] for c in columns))])
+            # One list parameter per column, unnested in step: binding a parameter per value costs
+            # more than the rows themselves. The lists take the table's own column types.
+            types = dict(con.execute("select column_name, data_type from duckdb_columns() where "
+                                     "database_name = current_database() and table_name = 'uploads'")
+                         .fetchall())
+            columns = {"upload_id": ids} | {c: [u[c] for u in uploads]
+                                            for c in uploads[0] if c != "supersedes"}
+            con.execute(f"insert into uploads ({', '.join(columns)}) select "
+                        + ", ".join(f"unnest(?::{types[c]}[])" for c in columns), list(columns.values()))
             replaced = [(u["supersedes"], i) for u, i in zip(uploads, ids) if u["supersedes"] is not None]
             if replaced:
                 con.execute("update uploads set superseded_by = r.new_id from (values "

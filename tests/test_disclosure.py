@@ -4,6 +4,8 @@ passes what `Grid.protect` chooses."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from pipelines.dashboard.disclosure import HIDDEN, PRIMARY, DisclosureError, Grid, audit, check
@@ -147,3 +149,116 @@ def test_displayed_percentages_round_half_away_from_zero():
 
     # 1161 / 2000 is 58.05 % exactly; in floating point it is 58.04999..., which naive rounding drops
     assert [pct(1161, 2000), pct(1, 8), pct(2, 3), pct(0, 25)] == [58.1, 12.5, 66.7, 0.0]
+
+
+# -- a regional-sized grid: 240 sites, tables sharing margins across pages ---------------------------
+
+SITES = 240
+MEDS = ["ket", "esk", "psi", "mdma", "lsd", "other"]
+
+
+def regional_grid() -> Grid:
+    """The dashboard's shape at regional scale, from generated episodes (so every margin adds up):
+    episodes by site and medicine, treated by site, completeness by site, and per timepoint the
+    paired episodes by medicine and by site, with reliable improvement by site and by medicine
+    sharing their margins (as the outcomes and sites pages do). Many sites are small."""
+    from pipelines.dashboard.sections import ALL, flag_table
+
+    rng = np.random.default_rng(8)
+    sizes = np.maximum(1, rng.lognormal(4.2, 1.1, SITES).astype(int))
+    site = np.repeat([f"S{i:03d}" for i in range(SITES)], sizes)
+    n = len(site)
+    ep = pd.DataFrame({"site": site, "med": rng.choice(MEDS, n, p=[.4, .15, .25, .1, .05, .05]),
+                       "treated": rng.random(n) < .85, "eligible": rng.random(n) < .7})
+    ep["complete"] = ep["eligible"] & (rng.random(n) < .6)
+    sites = [f"S{i:03d}" for i in range(SITES)]
+    grid = Grid()
+    count = lambda frame, keys: frame.groupby(keys).size().to_dict()  # noqa: E731
+    grid.table("episodes", sites, MEDS, count(ep, ["site", "med"]),
+               row_total=lambda s: ("episodes_site", s), col_total=lambda m: ("episodes_medicine", m),
+               grand=("episodes",))
+    grid.series("treated_site", sites, count(ep[ep["treated"]], "site"), total=("treated",))
+    flag_table(grid, "complete", sites, count(ep[ep["complete"]], "site"), count(ep[ep["eligible"]], "site"))
+    for t in ("3m", "6m"):
+        paired = ep[ep["treated"] & (rng.random(n) < .5)]
+        improved = paired[rng.random(len(paired)) < .45]
+        flag_table(grid, f"paired/{t}", MEDS, count(paired, "med"), count(ep, "med"))
+        flag_table(grid, f"ri/{t}", MEDS, count(improved, "med"), count(paired, "med"),
+                   row_total=lambda m, t=t: (f"paired/{t}", m, "yes"), grand=(f"paired/{t}", ALL, "yes"))
+        grid.series(f"paired_site/{t}", sites, count(paired, "site"), total=(f"paired/{t}", ALL, "yes"))
+        flag_table(grid, f"ri_site/{t}", sites, count(improved, "site"), count(paired, "site"),
+                   row_total=lambda s, t=t: (f"paired_site/{t}", s),
+                   col_total=lambda c, t=t: (f"ri/{t}", ALL, c), grand=(f"paired/{t}", ALL, "yes"))
+    return grid
+
+
+def whole_grid_bounds(grid: Grid, cells: list) -> dict:
+    """The attacker, written independently of `audit`: scipy's linprog over every hidden cell of
+    the whole grid at once (no components, no settling), then the labels-only bar for narrowed
+    cells. Returns {cell: (low, high)} for the cells it narrows beyond what the labels imply."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    def system(variables, labels_only):
+        index = {c: i for i, c in enumerate(variables)}
+        a, rhs = {}, []
+        for rel in grid.relations:
+            row, constant = {}, 0.0
+            for cell, sign in ((rel.total, -1.0), *((p, 1.0) for p in rel.parts)):
+                if cell in index:
+                    row[index[cell]] = row.get(index[cell], 0.0) + sign
+                elif not labels_only:
+                    constant -= sign * grid.values[cell]
+            if any(row.values()):
+                a.update({(len(rhs), j): v for j, v in row.items()})
+                rhs.append(constant)
+        matrix = sparse.coo_matrix((list(a.values()), tuple(zip(*a.keys()))),
+                                   shape=(len(rhs), len(variables))).tocsr()
+        bounds = [(1, 10) if c in grid.primary else (0, None) for c in variables]
+        return index, matrix, np.array(rhs), bounds
+
+    def bound(system_, cell, sign):
+        index, a, b, bounds = system_
+        c = np.zeros(len(index))
+        c[index[cell]] = sign
+        result = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        assert result.status == 0, result.message
+        return sign * result.fun
+
+    published = system(sorted(grid.suppressed(), key=repr), labels_only=False)
+    labels = None
+    narrowed = {}
+    for cell in cells:
+        low, high = bound(published, cell, 1.0), bound(published, cell, -1.0)
+        if low > 1 + 1e-6 or high < 10 - 1e-6:
+            labels = labels or system(sorted(grid.values, key=repr), labels_only=True)
+            if low > bound(labels, cell, 1.0) + 1e-6 or high < bound(labels, cell, -1.0) - 1e-6:
+                narrowed[cell] = (round(low, 3), round(high, 3))
+    return narrowed
+
+
+@pytest.fixture(scope="module")
+def regional():
+    return regional_grid().protect()
+
+
+def test_regional_grid_needs_complementary_suppression(regional):
+    """Primary suppression alone leaks through the shared margins, by the audit and by the
+    independent whole-grid attacker: the protected grid below is a real test."""
+    naive_grid = naive(regional_grid(), set())
+    leaks = audit(naive_grid)
+    assert len(naive_grid.primary) > 300 and len(leaks) > 50
+    assert whole_grid_bounds(naive_grid, [leak.cell for leak in leaks[:5]]).keys() == \
+        {leak.cell for leak in leaks[:5]}
+
+
+def test_regional_grid_is_protected_against_the_whole_grid_attacker(regional):
+    assert audit(regional) == []
+    check(regional)
+    primaries = sorted(regional.primary, key=repr)
+    # primary cells of the tables whose margins other pages share, and a random sample of the rest
+    sample = [c for c in primaries if c[0] in ("ri/3m", "paired/6m")][:10]
+    sample += [primaries[i] for i in np.random.default_rng(1).choice(len(primaries), 40, replace=False)]
+    assert whole_grid_bounds(regional, sample) == {}
+    # totals over all sites and medicines stay visible
+    assert regional.published(("episodes",)) and regional.published(("treated",))

@@ -89,6 +89,28 @@ def test_headers_are_matched_loosely_and_lenient_spellings_are_parsed():
     assert accepted["pcl5_total"] is None and accepted["zip3"] is None and accepted["weight_kg"] is None
 
 
+SAE, TIMEPOINT = "serious_adverse_event", "timepoint"
+
+
+@pytest.mark.parametrize("column,spellings,expected,rule", [
+    (SAE, ["yes", "no", "yes"], [True, False, True], None),   # one spelling each: typed by comparison
+    (SAE, ["Yes", "no", "TRUE", "0", "y"], [True, False, True, False, True], None),  # the full lookup
+    (SAE, ["N", "N"], [False, False], None),                  # only a false spelling
+    (SAE, ["NA", "yes", ""], [False, True, False], None),     # missing takes the default (false)
+    (SAE, ["yes", "maybe"], [True, None], "not_a_boolean"),   # unreadable: quarantined, not guessed
+    (TIMEPOINT, ["12m", "3m"], ["12m", "3m"], None),          # already the contract's spelling
+    (TIMEPOINT, ["12M", "3m"], ["12m", "3m"], None),          # lower-cased
+    (TIMEPOINT, ["12m", "NA"], ["12m", None], "missing_value"),  # a required value left missing
+])
+def test_boolean_and_enum_spellings_type_the_same_however_few_a_file_holds(column, spellings, expected,
+                                                                          rule):
+    rows = [followup_row(client_id=f"C{i:04d}", **{column: v}) for i, v in enumerate(spellings)]
+    result = check(to_csv(rows, "followup"), kind="followup")
+    typed = dict(zip(result.accepted["source_row"], result.accepted[column]))
+    assert [typed.get(row + 2) for row in range(len(spellings))] == expected
+    assert rules_of(result) == ({(rule, column): 1} if rule else {})
+
+
 def test_optional_columns_may_be_left_out_and_take_their_defaults():
     row = alliance_row()
     columns = [c for c in row if c not in {"episode", "rupture", "repair", "adverse_event", "ebi_1"}]
@@ -272,6 +294,25 @@ def test_a_workbook_with_a_second_sheet_is_rejected_unread():
     assert [f["rule"] for f in result.to_dict()["failures"]] == ["extra_sheets"]
     assert check(b"not a workbook", "followup", name="followup.xlsx").to_dict()["failures"][0]["rule"] \
         == "unreadable_file"
+
+
+def test_crlf_line_ends_give_the_outcome_of_lf_line_ends():
+    """Line lengths come from the line breaks' positions; a CR before the LF is not part of the line,
+    for the length test, the trailing-delimiter test and the blank-line test alike."""
+    rows = [intake_row(client_id=f"C{i:04d}") for i in range(1, 6)]
+    rows[2] = rows[2] | {"protocol": "KET,6"}                # quoted delimiter: quotes counted per line
+    text = to_csv(rows, "intake").decode()
+    lines = text.splitlines()
+    lines[1] += ",,"                                         # trailing delimiters: not extra fields
+    lines[4] = "BOS01,C0009,1"                               # too few fields: quarantined
+    lines.insert(3, "")                                      # a blank line
+    lines.insert(5, " , ")                                   # blank but for a space and a delimiter
+    lf = check(("\n".join(lines) + "\n").encode())
+    crlf = check(("\r\n".join(lines) + "\r\n").encode())
+    assert lf.to_dict() == crlf.to_dict()
+    assert (crlf.rows_read, crlf.rows_accepted, crlf.rows_quarantined) == (5, 3, 2)
+    assert sorted(crlf.quarantined["source_row"]) == [5, 7]  # the quoted delimiter and the short row
+    assert crlf.blank_lines_skipped == 2
 
 
 def test_trailing_delimiters_are_not_extra_fields():

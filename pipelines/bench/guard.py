@@ -8,6 +8,7 @@ measured in a fresh subprocess, so nothing the other two allocate counts against
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,13 +31,13 @@ def run(rows: int, out_dir: Path, say: Callable[[str], None]) -> dict:
         followup_file(path, rows)
         size = path.stat().st_size
         say("DuckDB read_csv into a table")
-        duckdb_s, duckdb_cpu, _ = _timed(lambda: _duckdb(path))
+        duckdb_s, duckdb_cpu, duckdb_others, _ = _timed(lambda: _duckdb(path))
         say("the guard (check_upload on the file)")
-        guard_s, guard_cpu, result = _timed(lambda: _guard(path))
-        pandas_s = pandas_cpu = None
+        guard_s, guard_cpu, guard_others, result = _timed(lambda: _guard(path))
+        pandas_s = pandas_cpu = pandas_others = None
         if rows <= PANDAS_MAX_ROWS:
             say("pandas read_csv + pandera (pandas backend)")
-            pandas_s, pandas_cpu, _ = _timed(lambda: _pandas_pandera(path))
+            pandas_s, pandas_cpu, pandas_others, _ = _timed(lambda: _pandas_pandera(path))
         say("the guard's peak memory, in a fresh process")
         peak = _guard_peak_rss(path)
     figures = {
@@ -52,6 +53,11 @@ def run(rows: int, out_dir: Path, say: Callable[[str], None]) -> dict:
         "cpu_seconds": {"guard": round(guard_cpu, 3), "duckdb_read_csv": round(duckdb_cpu, 3),
                         "pandas_pandera": None if pandas_cpu is None else round(pandas_cpu, 3)},
         "guard_cpu_ratio": round(guard_cpu / duckdb_cpu, 3),
+        # Cores other processes kept busy while each tool ran (the machine's busy time less this
+        # process's): the guard and DuckDB use both cores, pandas one, so other work on a 2-core
+        # machine slows them and not pandas. A run to compare against the targets has these near 0.
+        "other_processes_cores": {"guard": guard_others, "duckdb_read_csv": duckdb_others,
+                                  "pandas_pandera": pandas_others},
         "guard_peak_rss_mb": peak["peak_rss_mb"],
         "guard_status": result["status"],
         "guard_rows": {k: result[k] for k in ("rows_read", "rows_accepted", "rows_quarantined",
@@ -77,11 +83,28 @@ def _import_everything() -> None:
     import pipelines.guard.check  # noqa: F401
 
 
-def _timed(work: Callable[[], object]) -> tuple[float, float, object]:
-    """(wall seconds, CPU seconds of the process, result)."""
-    start, cpu = time.perf_counter(), time.process_time()
+def _timed(work: Callable[[], object]) -> tuple[float, float, float | None, object]:
+    """(wall seconds, CPU seconds of the process, cores other processes used meanwhile, result)."""
+    busy, start, cpu = _machine_busy_seconds(), time.perf_counter(), time.process_time()
     result = work()
-    return time.perf_counter() - start, time.process_time() - cpu, result
+    wall, own = time.perf_counter() - start, time.process_time() - cpu
+    after = _machine_busy_seconds()
+    others = None if busy is None or after is None else round(max(0.0, after - busy - own) / wall, 2)
+    return wall, own, others, result
+
+
+def _machine_busy_seconds() -> float | None:
+    """CPU seconds every process on the machine has used since boot (Linux /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait are busy
+    ticks = [int(x) for x in fields[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _duckdb(path: Path) -> None:

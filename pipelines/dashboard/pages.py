@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from pipelines.dashboard import charts
 from pipelines.dashboard.disclosure import SMALL_MAX, Grid
-from pipelines.dashboard.published import Published
+from pipelines.dashboard.published import OUTCOME_FLAGS as FLAGS
+from pipelines.dashboard.published import TRAJECTORY_SCALES, Published
 from pipelines.dashboard.sections import (
     ALL,
     MEDICINE_LABEL,
@@ -27,31 +27,26 @@ from schemas.contract import MEDICINES, TIMEPOINTS
 
 FOLLOWUPS = TIMEPOINTS
 ALL_TIMEPOINTS = ["baseline", *TIMEPOINTS]
-OUTCOME_FLAGS = {
-    "response": "Response (PHQ-9 halved)",
-    "remission": "Remission (PHQ-9 < 5)",
-    "reliable_improvement": "Reliable improvement",
-    "recovered": "Recovery (no longer a case)",
-}
+OUTCOME_FLAGS = dict(zip(FLAGS, ["Response (PHQ-9 halved)", "Remission (PHQ-9 < 5)",
+                                   "Reliable improvement", "Recovery (no longer a case)"], strict=True))
 SEVERITIES = ["mild", "moderate", "severe"]
 
 
-def _counts(frame: pd.DataFrame, key: str, mask=None) -> dict:
-    frame = frame if mask is None else frame[mask]
-    return frame.groupby(key).size().to_dict()
+def _column(frame: pd.DataFrame, key: str | list[str], column: str) -> dict:
+    """One aggregated count by `key` (summed where the aggregate is finer than the key)."""
+    return {k: int(v) for k, v in frame.groupby(key)[column].sum().items()}
 
 
-def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
-    n, mean = len(values), float(values.mean())
-    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+def _at(frame: pd.DataFrame, **where) -> pd.DataFrame:
+    for column, value in where.items():
+        frame = frame[frame[column] == value]
+    return frame
+
+
+def _mean_ci(n: int, mean: float, sd: float) -> tuple[float, float, float]:
+    """Mean with its 95 % CI (t distribution) from a group's n, mean and sample SD."""
+    half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
     return round(mean, 2), round(mean - half, 2), round(mean + half, 2)
-
-
-def _by_medicine(frame: pd.DataFrame):
-    """(key, rows) for every medicine and for all medicines together."""
-    yield ALL, frame
-    for m in MEDICINES:
-        yield m, frame[frame["medicine"] == m]
 
 
 # -- overview ------------------------------------------------------------------------------------
@@ -59,15 +54,11 @@ def _by_medicine(frame: pd.DataFrame):
 def overview(data: Published, grid: Grid) -> Page:
     sites = list(data.sites["site_id"])
     ep = data.episodes
-    counts = ep.groupby(["site_id", "medicine"]).size().to_dict()
-    grid.table("episodes", sites, MEDICINES, counts,
+    grid.table("episodes", sites, MEDICINES, _column(ep, ["site_id", "medicine"], "episodes"),
                row_total=lambda s: ("episodes_site", s), col_total=lambda m: ("episodes_medicine", m),
                grand=("episodes",))
-    grid.series("treated_site", sites, _counts(ep, "site_id", ep["treated"].fillna(False).astype(bool)),
-                total=("treated",))
-    grid.series("finished_site", sites,
-                _counts(ep, "site_id", ep["finished_course"].fillna(False).astype(bool)),
-                total=("finished",))
+    grid.series("treated_site", sites, _column(ep, "site_id", "treated"), total=("treated",))
+    grid.series("finished_site", sites, _column(ep, "site_id", "finished_course"), total=("finished",))
 
     def site_rows():
         rows = []
@@ -161,22 +152,18 @@ def funnel_section(data: Published, grid: Grid) -> Section:
 
 # -- outcomes ------------------------------------------------------------------------------------
 
-SCALES = {"phq9_total": "PHQ-9 (0-27, lower is better)", "gad7_total": "GAD-7 (0-21, lower is better)",
-          "who5_pct": "WHO-5 well-being % (0-100, higher is better)"}
+SCALES = dict(zip(TRAJECTORY_SCALES, ["PHQ-9 (0-27, lower is better)", "GAD-7 (0-21, lower is better)",
+                                      "WHO-5 well-being % (0-100, higher is better)"], strict=True))
 
 
 def outcomes(data: Published, grid: Grid) -> Page:
     sections = [trajectory_section(data, grid, column, label) for column, label in SCALES.items()]
-    o = data.outcomes
     for t in FOLLOWUPS:
-        at = o[o["timepoint"] == t]
-        paired = at["paired"].fillna(False).astype(bool)
-        flag_table(grid, f"paired/{t}", MEDICINES, _counts(at, "medicine", paired),
-                   _counts(at, "medicine"))
+        at = _at(data.outcomes, timepoint=t)
+        flag_table(grid, f"paired/{t}", MEDICINES, _column(at, "medicine", "paired"),
+                   _column(at, "medicine", "assessed"))
         for flag in OUTCOME_FLAGS:
-            known = at[flag].notna() & paired
-            yes = _counts(at, "medicine", known & at[flag].fillna(False).astype(bool))
-            n = _counts(at, "medicine", known)
+            yes, n = _column(at, "medicine", f"{flag}_yes"), _column(at, "medicine", f"{flag}_n")
             # reliable improvement is defined exactly on the paired: the same cells, audited once
             margins = ({"row_total": lambda m, t=t: (f"paired/{t}", m, "yes"),
                         "grand": (f"paired/{t}", ALL, "yes")} if flag == "reliable_improvement" else {})
@@ -212,22 +199,26 @@ def outcomes(data: Published, grid: Grid) -> Page:
 
 
 def trajectory_section(data: Published, grid: Grid, column: str, label: str) -> Section:
-    a = data.assessments[data.assessments[column].notna()]
+    a = data.assessments
     name = f"n_{column}"
     for t in ALL_TIMEPOINTS:
-        grid.series(f"{name}/{t}", MEDICINES, _counts(a[a["timepoint"] == t], "medicine"),
+        by_medicine = _at(a, timepoint=t)
+        grid.series(f"{name}/{t}", MEDICINES,
+                    _column(by_medicine[by_medicine["medicine"] != ALL], "medicine", name),
                     total=(f"{name}/{t}", ALL))
+    groups = a.set_index(["medicine", "timepoint"])
 
     def rows():
         out = []
-        for m, frame in _by_medicine(a):
+        for m in [ALL, *MEDICINES]:
             for t in ALL_TIMEPOINTS:
                 cell = (f"{name}/{t}", m)
                 row = {"medicine": m, "timepoint": t, "n": grid.show(cell),
                        "mean": None, "ci_low": None, "ci_high": None}
                 if grid.shows_mean(cell):
+                    g = groups.loc[(m, t)]
                     row["mean"], row["ci_low"], row["ci_high"] = _mean_ci(
-                        frame.loc[frame["timepoint"] == t, column].astype(float))
+                        grid.values[cell], float(g[f"mean_{column}"]), float(g[f"sd_{column}"]))
                 out.append(row)
         return out
 
@@ -246,8 +237,9 @@ ALLIANCE_BINS = [(lo, lo + 3) for lo in range(12, 56, 4)] + [(56, 60)]
 
 
 def alliance(data: Published, grid: Grid) -> Page:
-    prep = data.episodes["alliance_prep"].dropna()
-    bins = {f"{lo}-{hi}": int(((prep >= lo) & (prep <= hi)).sum()) for lo, hi in ALLIANCE_BINS}
+    prep = data.alliance_prep
+    bins = {f"{lo}-{hi}": int(prep.loc[prep["alliance_prep"].between(lo, hi), "episodes"].sum())
+            for lo, hi in ALLIANCE_BINS}
     grid.series("alliance_bins", list(bins), bins, total=("alliance_n",))
 
     def distribution_rows():
@@ -267,15 +259,12 @@ def alliance(data: Published, grid: Grid) -> Page:
 
 
 def tertile_section(data: Published, grid: Grid) -> Section:
-    o = data.outcomes[data.outcomes["alliance_prep"].notna() & data.outcomes["phq9_change"].notna()]
-    with_prep = data.episodes["alliance_prep"].dropna()
-    labels = ["Lower third", "Middle third", "Upper third"]
-    cuts = [float(np.quantile(with_prep, q)) for q in (1 / 3, 2 / 3)] if len(with_prep) else [0.0, 0.0]
-    # above neither cut point: lower third; above the first only: middle (ties go to the lower)
-    third = (o["alliance_prep"] > cuts[0]).astype(int) + (o["alliance_prep"] > cuts[1]).astype(int)
-    o = o.assign(tertile=[labels[i] for i in third])
+    named = {"lower": "Lower third", "middle": "Middle third", "upper": "Upper third"}
+    labels = list(named.values())
+    o = data.tertiles.assign(tertile=data.tertiles["third"].map(named))
     for t in FOLLOWUPS:
-        grid.series(f"tertile_n/{t}", labels, _counts(o[o["timepoint"] == t], "tertile"))
+        grid.series(f"tertile_n/{t}", labels, _column(_at(o, timepoint=t), "tertile", "n"))
+    groups = o.set_index(["tertile", "timepoint"])
 
     def rows():
         out = []
@@ -285,13 +274,16 @@ def tertile_section(data: Published, grid: Grid) -> Section:
                 row = {"tertile": label, "timepoint": t, "n": grid.show(cell),
                        "mean_phq9_change": None, "ci_low": None, "ci_high": None}
                 if grid.shows_mean(cell):
-                    values = o.loc[(o["tertile"] == label) & (o["timepoint"] == t), "phq9_change"]
-                    row["mean_phq9_change"], row["ci_low"], row["ci_high"] = _mean_ci(values.astype(float))
+                    g = groups.loc[(label, t)]
+                    row["mean_phq9_change"], row["ci_low"], row["ci_high"] = _mean_ci(
+                        grid.values[cell], float(g["mean_phq9_change"]), float(g["sd_phq9_change"]))
                 out.append(row)
         return out
 
     # cut points are quantiles of the episodes: shown only for a group of at least 11
-    cut_text = f" (cut points {cuts[0]:.1f} and {cuts[1]:.1f})" if len(with_prep) > SMALL_MAX else ""
+    cuts = data.alliance_cuts
+    with_prep = int(data.alliance_prep["episodes"].sum())
+    cut_text = f" (cut points {cuts[0]:.1f} and {cuts[1]:.1f})" if with_prep > SMALL_MAX else ""
     return Section("alliance_tertiles", "PHQ-9 change by early-alliance third, over time",
                    f"Episodes split into thirds of early alliance{cut_text}; mean change in PHQ-9 "
                    "from baseline (negative is improvement) with 95 % CI. Unadjusted.",
@@ -358,12 +350,10 @@ def _num(value, digits: int = 2):
 
 def rupture_section(data: Published, grid: Grid) -> Section:
     ep = data.episodes
-    ruptures = ep.groupby("medicine")["rupture_count"].sum().astype(int).to_dict()
-    repaired = ep.groupby("medicine")["repaired_count"].sum().astype(int).to_dict()
-    flag_table(grid, "repaired", MEDICINES, repaired, ruptures)
-    with_rupture = _counts(ep, "medicine", ep["rupture_count"].fillna(0) > 0)
-    flag_table(grid, "episodes_rupture", MEDICINES, with_rupture,
-               _counts(ep, "medicine", ep["treated"].fillna(False).astype(bool)))
+    flag_table(grid, "repaired", MEDICINES, _column(ep, "medicine", "repaired"),
+               _column(ep, "medicine", "ruptures"))
+    flag_table(grid, "episodes_rupture", MEDICINES, _column(ep, "medicine", "with_rupture"),
+               _column(ep, "medicine", "treated"))
 
     def rows():
         out = []
@@ -388,10 +378,9 @@ def rupture_section(data: Published, grid: Grid) -> Section:
 
 def sites(data: Published, grid: Grid) -> Page:
     site_ids = list(data.sites["site_id"])
-    o = data.outcomes
-    for t in FOLLOWUPS:
-        at = o[(o["timepoint"] == t) & o["paired"].fillna(False).astype(bool)]
-        grid.series(f"paired_site/{t}", site_ids, _counts(at, "site_id"),
+    bench = data.mart("mart_site_benchmark")
+    for t in FOLLOWUPS:  # n_paired: the site's episodes with paired scores at t
+        grid.series(f"paired_site/{t}", site_ids, _column(_at(bench, timepoint=t), "site_id", "n_paired"),
                     total=(f"paired/{t}", ALL, "yes"))
 
     def paired_rows():
@@ -489,12 +478,13 @@ def site_completeness_section(data: Published, grid: Grid) -> Section:
 # -- safety --------------------------------------------------------------------------------------
 
 def safety(data: Published, grid: Grid) -> Page:
-    s = data.medicine_sessions
-    any_ae = _counts(s, "medicine", s["severity"] > 0)
-    flag_table(grid, "ae_any", MEDICINES, any_ae, _counts(s, "medicine"))
+    s = data.adverse_events
+    flag_table(grid, "ae_any", MEDICINES,
+               _column(s[s["worst_adverse_event"] != "none"], "medicine", "medicine_sessions"),
+               _column(s, "medicine", "medicine_sessions"))
+    by_severity = _column(s, ["medicine", "worst_adverse_event"], "medicine_sessions")
     grid.table("ae", MEDICINES, SEVERITIES,
-               {(m, sev): int(((s["medicine"] == m) & (s["severity"] == i)).sum())
-                for m in MEDICINES for i, sev in enumerate(SEVERITIES, start=1)},
+               {(m, sev): by_severity.get((m, sev), 0) for m in MEDICINES for sev in SEVERITIES},
                row_total=lambda m: ("ae_any", m, "yes"), grand=("ae_any", ALL, "yes"))
 
     def ae_rows():
@@ -508,11 +498,11 @@ def safety(data: Published, grid: Grid) -> Page:
             out.append(row)
         return out
 
-    a = data.assessments[data.assessments["phq9_item9_positive"].notna()]
+    a = data.assessments[data.assessments["medicine"] != ALL]
     for t in ALL_TIMEPOINTS:
-        at = a[a["timepoint"] == t]
-        flag_table(grid, f"item9/{t}", MEDICINES,
-                   _counts(at, "medicine", at["phq9_item9_positive"].astype(bool)), _counts(at, "medicine"))
+        at = _at(a, timepoint=t)
+        flag_table(grid, f"item9/{t}", MEDICINES, _column(at, "medicine", "item9_positive"),
+                   _column(at, "medicine", "item9_answered"))
 
     def item9_rows():
         out = []
@@ -546,14 +536,12 @@ def safety(data: Published, grid: Grid) -> Page:
 # -- data quality --------------------------------------------------------------------------------
 
 def data_quality(data: Published, grid: Grid) -> Page:
-    a = data.assessments
+    a = data.assessments[data.assessments["medicine"] == ALL]
     for t in ALL_TIMEPOINTS:
-        at = a[a["timepoint"] == t]
-        by = {"all": len(at)}
-        flag_table(grid, f"out_of_window/{t}", ["all"],
-                   {"all": int((at["in_window"] == False).sum())}, by)  # noqa: E712
-        flag_table(grid, f"phq9_prorated/{t}", ["all"],
-                   {"all": int(at["phq9_prorated"].fillna(False).astype(bool).sum())}, by,
+        at = _at(a, timepoint=t)
+        by = {"all": int(at["assessments"].sum())}
+        flag_table(grid, f"out_of_window/{t}", ["all"], {"all": int(at["out_of_window"].sum())}, by)
+        flag_table(grid, f"phq9_prorated/{t}", ["all"], {"all": int(at["phq9_prorated"].sum())}, by,
                    row_total=lambda k, t=t: (f"out_of_window/{t}", k, ALL),
                    grand=(f"out_of_window/{t}", ALL, ALL))
 

@@ -1,4 +1,11 @@
-"""Read what the dashboards show from the published database, and nothing else."""
+"""Read what the dashboards show from the published database, and nothing else.
+
+The dashboards read only the analytic marts and the dashboard marts that dbt aggregates for them
+(`dbt_project/models/marts/mart_dashboard_*`): at most a row per site, medicine and timepoint. The
+registry's episodes, sessions and assessments never come into Python, so the dashboard's memory and
+its queries' time do not grow with them. `queries` is the one list of what the dashboard runs; the
+scale benchmark times exactly these.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,24 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines.dashboard.sections import ALL
+
+TRAJECTORY_SCALES = ("phq9_total", "gad7_total", "who5_pct")  # means over time, by medicine
+OUTCOME_FLAGS = ("response", "remission", "reliable_improvement", "recovered")
+ANALYTIC_MARTS = ("mart_site_funnel", "mart_site_benchmark", "mart_alliance_outcome",
+                  "mart_alliance_vs_dose", "mart_submissions", "mart_data_quality")
+
 
 @dataclass
 class Published:
-    sites: pd.DataFrame
-    episodes: pd.DataFrame
-    assessments: pd.DataFrame  # with the episode's medicine
-    outcomes: pd.DataFrame  # fct_episode_outcomes with the episode's alliance_prep
-    medicine_sessions: pd.DataFrame  # one row per medicine session, worst adverse event of its raters
+    sites: pd.DataFrame  # dim_sites
+    episodes: pd.DataFrame  # site x medicine: episodes, treated, finished_course, with_rupture, ruptures, repaired
+    alliance_prep: pd.DataFrame  # alliance_prep value: episodes
+    alliance_cuts: tuple[float, float] | None  # cut points of the thirds of alliance_prep
+    tertiles: pd.DataFrame  # timepoint x third (lower, middle, upper): n, mean and sd of phq9_change
+    assessments: pd.DataFrame  # timepoint x medicine (and ALL): counts, and n, mean, sd of each scale
+    outcomes: pd.DataFrame  # timepoint x medicine: assessed, paired, and n / yes of each outcome flag
+    adverse_events: pd.DataFrame  # medicine x worst_adverse_event: medicine_sessions
     marts: dict[str, pd.DataFrame]  # the analytic marts that exist in this database
     data_month: str | None
 
@@ -23,25 +40,18 @@ class Published:
         return self.marts.get(name)
 
 
-ANALYTIC_MARTS = ("mart_site_funnel", "mart_site_benchmark", "mart_alliance_outcome",
-                  "mart_alliance_vs_dose", "mart_submissions", "mart_data_quality")
-
-SEVERITY = "case adverse_event when 'severe' then 3 when 'moderate' then 2 when 'mild' then 1 else 0 end"
-
-
 def queries(tables: set[str]) -> dict[str, str]:
     """Every query the dashboards run on the published database (`tables`: the tables it holds)."""
     return {
         "sites": "select * from dim_sites order by site_id",
-        "episodes": "select * from dim_episodes",
-        "assessments": "select a.*, e.medicine from fct_assessments a join dim_episodes e using (episode_key)",
-        "outcomes": "select o.*, e.alliance_prep from fct_episode_outcomes o "
-                    "join dim_episodes e using (episode_key)",
-        "medicine_sessions": f"""
-            select e.medicine, s.episode_key, s.session_number, max({SEVERITY}) as severity
-            from fct_sessions s join dim_episodes e using (episode_key)
-            where s.session_type = 'medicine'
-            group by all""",
+        "episodes": "select * from mart_dashboard_episodes",
+        "alliance_prep": "select * from mart_dashboard_alliance",
+        "tertiles": "select * from mart_dashboard_alliance_thirds",
+        # the all-medicines rows under the key the pages use for "all"
+        "assessments": f"select * replace (case medicine when 'all' then '{ALL}' else medicine end "
+                       "as medicine) from mart_dashboard_assessments",
+        "outcomes": "select * from mart_dashboard_outcomes",
+        "adverse_events": "select * from mart_dashboard_adverse_events",
         **{name: f'select * from "{name}"' for name in ANALYTIC_MARTS if name in tables},
         "data_month": "select max(last_upload_month) from dim_sites",
     }
@@ -56,12 +66,17 @@ def read_published(path: Path) -> Published:
     with duckdb.connect(str(path), read_only=True) as con:
         sql = queries(published_tables(con))
         df = lambda name: con.execute(sql[name]).df()  # noqa: E731
+        tertiles = df("tertiles")
+        cuts = tertiles[["cut_lower", "cut_upper"]].dropna()
         return Published(
             sites=df("sites"),
             episodes=df("episodes"),
+            alliance_prep=df("alliance_prep"),
+            alliance_cuts=tuple(float(c) for c in cuts.iloc[0]) if len(cuts) else None,
+            tertiles=tertiles,
             assessments=df("assessments"),
             outcomes=df("outcomes"),
-            medicine_sessions=df("medicine_sessions"),
+            adverse_events=df("adverse_events"),
             marts={name: df(name) for name in ANALYTIC_MARTS if name in sql},
             data_month=con.execute(sql["data_month"]).fetchone()[0],
         )

@@ -32,7 +32,10 @@ from pipelines.defs.resources import RegistryResource
 from pipelines.publish import publish
 
 MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes",
-         "mart_site_funnel", "mart_site_benchmark", "mart_alliance_outcome", "mart_alliance_vs_dose"]
+         "mart_site_funnel", "mart_site_benchmark", "mart_alliance_outcome", "mart_alliance_vs_dose",
+         # what the dashboards show, aggregated for them (pipelines/dashboard/published.py)
+         "mart_dashboard_episodes", "mart_dashboard_assessments", "mart_dashboard_outcomes",
+         "mart_dashboard_adverse_events", "mart_dashboard_alliance", "mart_dashboard_alliance_thirds"]
 
 
 class DbtBuildConfig(Config):

@@ -25,8 +25,12 @@ class Ledger:
         self.parts: list[pl.DataFrame] = []
 
     def add(self, typed: pl.DataFrame) -> None:
-        self.parts.append(pl.DataFrame([typed[ROW], typed.select(self.key).hash_rows(11).alias("k"),
-                                        typed.select(self.columns).hash_rows(23).alias("h")]))
+        self.parts.append(self.hashes(typed))
+
+    def hashes(self, typed: pl.DataFrame) -> pl.DataFrame:
+        """The ledger's rows of `typed`: line, key hash, row hash (a hash depends only on the row)."""
+        return pl.DataFrame([typed[ROW], typed.select(self.key).hash_rows(11).alias("k"),
+                             typed.select(self.columns).hash_rows(23).alias("h")])
 
     def settle(self) -> tuple[pl.Series, pl.Series]:
         """(rows that repeat an earlier row exactly, kept rows whose key another kept row shares)."""
@@ -43,6 +47,13 @@ class Ledger:
         kept = ledger.filter(~ledger[ROW].is_in(duplicates[ROW].implode())) if len(duplicates) else ledger
         conflicting = kept.head(0) if _all_distinct(kept["k"]) else kept.filter(kept["k"].is_duplicated())
         return duplicates[ROW], conflicting[ROW]
+
+
+def uploads_with_repeats(ledger: pl.DataFrame, owner: str) -> set[int]:
+    """The uploads (`owner` column of a ledger over many uploads) where `settle` would find an exact or
+    a conflicting duplicate: a repeated key within one upload (an exact duplicate repeats its key too)."""
+    repeated = ledger.filter(pl.struct(owner, "k").is_duplicated())
+    return set(repeated[owner].unique().to_list())
 
 
 def _all_distinct(values: pl.Series) -> bool:

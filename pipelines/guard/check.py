@@ -1,14 +1,17 @@
-"""The guard's algorithm: one pass over an upload's chunks, then the contract and the accounting.
+"""The guard's algorithm for one file: one pass over its chunks, then the contract and the accounting.
 
 Per chunk: count, normalise Unicode, parse the contract's types, scan for identifiers, check the site,
 and hash each row for duplicates. A chunk's typed rows wait for pandera until the next chunk comes,
-so a batch of small files still costs one pandera call per kind, and a large file is checked and
+so files checked together still cost one pandera call per kind, and a large file is checked and
 spooled to Arrow files as it goes, so its memory stays bounded. At the end the ledger settles exact
-and conflicting duplicates and the accounting identity is enforced.
+and conflicting duplicates and the accounting identity is enforced. Small CSV files are usually
+checked many at a time as one table instead (`batch.py`), which finishes an upload with failing
+or repeated rows with this module's code.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -41,7 +44,7 @@ class Upload:
 
 
 @dataclass
-class _Pending:
+class Pending:
     """An upload that passed the file-level checks; its last typed rows wait for the contract."""
 
     result: GuardResult
@@ -57,15 +60,10 @@ class _Pending:
     spool: tempfile.TemporaryDirectory | None = None
 
 
-def check_upload(data: bytes | Path, filename: str, kind: str, site: str,
-                 roster: set[str] | None = None) -> GuardResult:
-    """Check one upload of `kind` for `site`; `roster` (site ids) is checked when given."""
-    return check_uploads([Upload(data, filename, kind, site)], roster)[0]
-
-
-def check_uploads(uploads: list[Upload], roster: set[str] | None = None) -> list[GuardResult]:
-    """Check many uploads at once, with the same outcome as one by one. pandera's cost is mostly per
-    call, not per row, so the rows small uploads leave waiting are checked once per kind."""
+def check_each(uploads: list[Upload], roster: set[str] | None = None) -> list[GuardResult]:
+    """Check uploads file by file, with the same outcome as one at a time: each file is read, typed
+    and scanned alone (a large one in bounded chunks), and the rows small uploads leave waiting are
+    checked by pandera once per kind (pandera's cost is mostly per call, not per row)."""
     results, pending = [], []
     for upload in uploads:
         result, waiting = _file_checks(upload, roster)
@@ -76,11 +74,11 @@ def check_uploads(uploads: list[Upload], roster: set[str] | None = None) -> list
         group = [p for p in pending if p.result.kind == kind]
         _run_contract(group, kind)
         for waiting in group:
-            _finish(waiting)
+            finish(waiting)
     return results
 
 
-def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, _Pending | None]:
+def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, Pending | None]:
     try:
         return _checked(upload, roster, windows_1252=False)
     except WrongEncoding as exc:
@@ -91,7 +89,7 @@ def _file_checks(upload: Upload, roster: set[str] | None) -> tuple[GuardResult, 
 
 
 def _checked(upload: Upload, roster: set[str] | None,
-             windows_1252: bool) -> tuple[GuardResult, _Pending | None]:
+             windows_1252: bool) -> tuple[GuardResult, Pending | None]:
     result = GuardResult(kind=upload.kind, site=upload.site)
     name = upload.filename.lower()
     if not name.endswith(ACCEPTED_SUFFIXES):
@@ -151,12 +149,12 @@ def _integer_columns(kind: str) -> frozenset[str]:
 
 
 def _read_all(result: GuardResult, table: Table, upload: Upload,
-              roster: set[str] | None) -> tuple[GuardResult, _Pending | None]:
+              roster: set[str] | None) -> tuple[GuardResult, Pending | None]:
     schema = MODELS[upload.kind].to_schema()
-    _check_header(result, table.header, schema)
+    check_header(result, table.header, schema)
     if roster is not None and upload.site not in roster:
         result.reject("site_not_in_roster", "site_id", f"site {upload.site} is not in the registry roster")
-    pending = _Pending(result, table.header, Ledger(list(schema.columns), KEYS[upload.kind]))
+    pending = Pending(result, table.header, Ledger(list(schema.columns), KEYS[upload.kind]))
     findings: set[IdentifierFinding] = set(result.identifier_findings)
     text_columns = {n for n, c in schema.columns.items() if str(c.dtype) == "String"}
     parseable = not result.rejected  # the header names the contract's columns, once each
@@ -168,7 +166,7 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
         ragged = [(r, n, [identifiers.normalise(c) for c in f]) for r, n, f in chunk.ragged]
         parsed = parse_columns(frame, schema, decimal_comma=result.delimiter == ";") if parseable else None
         # Scanned even when the file is already rejected, so one report lists everything to fix.
-        findings |= _scan(frame, ragged, text_columns, _cleared(frame, parsed, schema))
+        findings |= _scan(frame, ragged, text_columns, cleared_cells(frame, parsed, schema))
         if "site_id" in frame.columns:
             site = pl.col("site_id")
             other_site += frame.select((site.is_not_null() & (site != upload.site)
@@ -189,17 +187,26 @@ def _read_all(result: GuardResult, table: Table, upload: Upload,
 
 def _scan(frame: pl.DataFrame, ragged, text_columns: set[str],
           cleared: dict[str, pl.Series]) -> set[IdentifierFinding]:
-    found = (identifiers.scan_values(frame, text_columns, cleared, skip=frozenset({ROW}))
-             | identifiers.scan_special_columns(frame))
-    if ragged:  # ragged rows are quarantined, but their cells are scanned all the same
-        width = max(n for _, n, _ in ragged)
-        spill = pl.DataFrame([f + [""] * (width - len(f)) for _, _, f in ragged], orient="row",
-                             schema={f"field {i + 1}": pl.String for i in range(width)})
-        found |= identifiers.scan_values(spill, set())
-    return found
+    return scan_frame(frame, text_columns, cleared) | scan_ragged(ragged)
 
 
-def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
+def scan_frame(frame: pl.DataFrame, text_columns: set[str],
+               cleared: dict[str, pl.Series]) -> set[IdentifierFinding]:
+    return (identifiers.scan_values(frame, text_columns, cleared, skip=frozenset({ROW}))
+            | identifiers.scan_special_columns(frame))
+
+
+def scan_ragged(ragged) -> set[IdentifierFinding]:
+    """Ragged rows are quarantined, but their cells are scanned all the same."""
+    if not ragged:
+        return set()
+    width = max(n for _, n, _ in ragged)
+    spill = pl.DataFrame([f + [""] * (width - len(f)) for _, _, f in ragged], orient="row",
+                         schema={f"field {i + 1}": pl.String for i in range(width)})
+    return identifiers.scan_values(spill, set())
+
+
+def cleared_cells(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
     """Cells the parser read as a whole number below 10,000, a boolean or an allowed value of an
     enum: no identifier rule can match them, so the scan skips them. (A number below 10,000 written
     with many leading zeros is cleared too: no SSN, phone or ZIP code is all leading zeros.)"""
@@ -221,7 +228,7 @@ def _cleared(frame: pl.DataFrame, parsed, schema) -> dict[str, pl.Series]:
     return typed.select(masks).to_dict() if masks else {}
 
 
-def _check_header(result: GuardResult, header: list[str], schema) -> None:
+def check_header(result: GuardResult, header: list[str], schema) -> None:
     labels = [_column_label(i, c) for i, c in enumerate(header)]
     for (label, identifying), name in zip(labels, header):
         if identifying:
@@ -240,6 +247,7 @@ def _check_header(result: GuardResult, header: list[str], schema) -> None:
             result.reject("missing_required_column", name, f"{name} is required in {result.kind}.csv")
 
 
+@functools.lru_cache(maxsize=4096)  # exports repeat their headers: each cell is judged once
 def _column_label(i: int, name: str) -> tuple[str, bool]:
     """How a header cell may be named in the report, and whether it is itself identifying (a data
     row pasted as header, or a value hidden in a column name): such a cell is called "column N"."""
@@ -250,7 +258,7 @@ def _column_label(i: int, name: str) -> tuple[str, bool]:
     return name, False
 
 
-def _keep(pending: _Pending, frame: pl.DataFrame, parsed, ragged, kind: str) -> None:
+def _keep(pending: Pending, frame: pl.DataFrame, parsed, ragged, kind: str) -> None:
     """Hold the chunk's typed rows for the contract. A chunk waits only until the next one arrives:
     a small upload's single chunk is checked with the rest of its batch, a large upload's chunks one
     by one, so memory holds at most one chunk of it."""
@@ -264,24 +272,29 @@ def _keep(pending: _Pending, frame: pl.DataFrame, parsed, ragged, kind: str) -> 
     pending.waiting_failed = {f.row for f in failures}
 
 
-def _run_contract(group: list[_Pending], kind: str) -> None:
-    """pandera over the waiting rows of the group; rows that pass are kept (spooled after the first
-    chunk of a large upload), the text of rows that fail is kept for the quarantine."""
+def _run_contract(group: list[Pending], kind: str) -> None:
+    """pandera over the waiting rows of the group."""
     group = [p for p in group if p.waiting is not None]
     for pending, failures in zip(group, contract_failures([p.waiting for p in group], MODELS[kind])):
-        parsed = {(f.row, f.column) for f in pending.failures}
-        fresh = [f for f in failures if (f.row, f.column) not in parsed]
-        pending.failures += fresh
-        failing = sorted(pending.waiting_failed | {f.row for f in fresh})
-        typed, raw = pending.waiting, pending.waiting_raw
-        if failing:
-            pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
-            typed = typed.filter(~pl.col(ROW).is_in(failing))
-        pending.parts.append(_spool(pending, typed) if pending.parts else typed)
-        pending.waiting = pending.waiting_raw = None
+        apply_contract(pending, failures)
 
 
-def _spool(pending: _Pending, frame: pl.DataFrame) -> Path:
+def apply_contract(pending: Pending, failures: list[RowFailure]) -> None:
+    """Rows of the waiting chunk that pass are kept (spooled after the first chunk of a large
+    upload), the text of rows that fail is kept for the quarantine."""
+    parsed = {(f.row, f.column) for f in pending.failures}
+    fresh = [f for f in failures if (f.row, f.column) not in parsed]
+    pending.failures += fresh
+    failing = sorted(pending.waiting_failed | {f.row for f in fresh})
+    typed, raw = pending.waiting, pending.waiting_raw
+    if failing:
+        pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
+        typed = typed.filter(~pl.col(ROW).is_in(failing))
+    pending.parts.append(_spool(pending, typed) if pending.parts else typed)
+    pending.waiting = pending.waiting_raw = None
+
+
+def _spool(pending: Pending, frame: pl.DataFrame) -> Path:
     if pending.spool is None:
         pending.spool = tempfile.TemporaryDirectory(prefix="registry-guard-")
     # Arrow IPC, uncompressed: written and read back at memory speed, and gone with the result.
@@ -290,7 +303,7 @@ def _spool(pending: _Pending, frame: pl.DataFrame) -> Path:
     return path
 
 
-def _finish(pending: _Pending) -> None:
+def finish(pending: Pending) -> None:
     """Split accepted from quarantined rows; a cell that failed to parse is reported once."""
     result = pending.result
     duplicates, conflicting = pending.ledger.settle()
@@ -317,11 +330,11 @@ def _finish(pending: _Pending) -> None:
                    result.rows_deduplicated)
 
 
-def _parts(pending: _Pending) -> list[pl.LazyFrame]:
+def _parts(pending: Pending) -> list[pl.LazyFrame]:
     return [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in pending.parts]
 
 
-def _quarantine_frame(pending: _Pending, bad_rows: set[int], conflicting: pl.Series,
+def _quarantine_frame(pending: Pending, bad_rows: set[int], conflicting: pl.Series,
                       failures: list[RowFailure]) -> pl.DataFrame:
     """Quarantined rows as the clinic sent them (text), with every reason. A conflicting duplicate
     passed every other rule, so its row is rebuilt from its typed values."""

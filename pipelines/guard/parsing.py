@@ -79,10 +79,40 @@ def _typed(frame: pl.DataFrame, schema, decimal_comma: bool, lenient: set[str]):
             values.append(pl.col(name))
             continue
         parsed, rule = _parse(pl.col(name), column, decimal_comma, name in lenient, name in tokens)
-        values.append(parsed.alias(name))
+        values.append(_by_spelling(frame[name], column, name in tokens, parsed).alias(name))
         if rule:
             rules[name] = rule
     return frame.select(*values, *([ROW] if ROW in frame.columns else [])), rules
+
+
+def _by_spelling(text: pl.Series, column, tokens: bool, parsed: pl.Expr) -> pl.Expr:
+    """A boolean or enum column holds a handful of spellings in a real file ("yes"/"no", "3m"): each
+    distinct spelling is typed once, here, exactly as `_parse` would, and the column gets the
+    cheapest expression with the same result (a comparison, or nothing at all when every spelling
+    is already the contract's). Anything less plain keeps `parsed`, the column-wide expression."""
+    dtype = str(column.dtype)
+    enum = any(check.name == "isin" for check in column.checks)
+    if dtype != "Boolean" and not (dtype == "String" and enum):
+        return parsed
+    spellings = text.unique().drop_nulls()
+    if spellings.len() > _FEW_SPELLINGS or not all(v.isascii() for v in spellings):
+        return parsed  # Python's lower() and polars' agree on ASCII; beyond it, polars decides
+    name = pl.col(text.name)
+    if dtype == "Boolean":
+        typed = {v: _BOOLEANS.get(v) for v in spellings}
+        trues = [v for v, b in typed.items() if b is True]
+        falses = [v for v, b in typed.items() if b is False]
+        if len(trues) == 1 and len(falses) <= 1 and len(typed) == 1 + len(falses):
+            return name == trues[0]  # null stays null
+        if not trues and len(falses) == 1 and len(typed) == 1:
+            return name != falses[0]
+        return parsed
+    if all(v == v.lower() and not (tokens and v in MISSING_SPELLINGS) for v in spellings):
+        return name  # already the contract's spelling: nothing to change
+    return parsed
+
+
+_FEW_SPELLINGS = 64
 
 
 def _parse(text: pl.Expr, column, decimal_comma: bool, lenient: bool,

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from pipelines.guard.decoding import TextSource
@@ -146,22 +147,17 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     written the plain way ("41", not "41.0", "+41" or "NA"), the block needs no text for them and no
     parsing; otherwise the block is read again with every cell as text."""
     width = len(header)
-    if b"\x1f" in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
-        return None  # the line reader's separator in the data, or CR-only line ends
-    lines = pl.read_csv(block, has_header=False, separator="\x1f", quote_char=None,
-                        schema={"l": pl.String}, raise_if_empty=False)["l"]
-    if lines.len() != block.count(b"\n") + (not block.endswith(b"\n")):
-        return None
-    length = lines.str.len_bytes().fill_null(0)
-    if b"\r" in block:
-        length = length - lines.str.ends_with("\r").fill_null(False).cast(pl.UInt32)
+    if not width or b"\x1f" in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
+        return None  # no named column, the line reader's separator in the data, or CR-only line ends
+    lines = _Lines(block)
+    length = lines.length
     if (length.max() or 0) > MAX_CELL_CHARS:
         _check_cell_length(lines, delimiter)
-    has_quotes = b'"' in block
-    quotes = lines.str.count_matches('"', literal=True).fill_null(0) if has_quotes else None
+    quotes = lines.occurrences(b'"') if b'"' in block else None
     if quotes is not None and ((quotes % 2) == 1).any():
         return None  # a quoted field spans lines
-    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not block.isascii()
+    ascii = block.isascii()
+    padded = b" " in block or (delimiter != "\t" and b"\t" in block) or not ascii
     plain = not padded and len(set(header)) == width
     typed = {i for i, h in enumerate(header) if h in integers} if plain else set()
     read = _read_block(block, lines, length, quotes, width, delimiter, typed)
@@ -172,7 +168,7 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     frame, blank, odd = read
     ragged = []
     for i in odd.arg_true() if odd.any() else []:
-        fields_of = _split(lines[i], delimiter)
+        fields_of = _split(lines.text(i), delimiter)
         while len(fields_of) > width and not fields_of[-1].strip():
             fields_of.pop()  # trailing empty cells (spreadsheets pad rows)
         if len(fields_of) != width:
@@ -186,20 +182,64 @@ def _fast_chunk(block: bytes, header: list[str], delimiter: str, line: int,
     if drop.any():
         frame = frame.filter(~drop)
     text = [h for i, h in enumerate(names) if i not in typed]
-    return Chunk(cells(frame, text, strip=padded), ragged, int(blank.sum()), block.isascii())
+    return Chunk(cells(frame, text, strip=padded), ragged, int(blank.sum()), ascii)
 
 
-def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Series | None, width: int,
+class _Lines:
+    """A block's lines, found from the positions of its line breaks (numpy over the bytes): their
+    lengths in bytes without the line break (CR LF counts as one), and a line's text only when a
+    rare case asks for it. A line break is one byte, so this is one pass over the block."""
+
+    def __init__(self, block: bytes):
+        self.block = block
+        self.data = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(self.data == ord("\n"))
+        if block and not block.endswith(b"\n"):
+            ends = np.append(ends, len(block))  # the file's last line, without a line break
+        self.starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+        self.ends = ends.astype(np.int64)
+        length = self.ends - self.starts
+        if b"\r" in block:  # CR LF: every CR is followed by LF here (CR-only line ends take the slow path)
+            length -= (length > 0) & (self.data[np.maximum(self.ends - 1, 0)] == ord("\r"))
+        self.count = len(self.ends)
+        self.length = pl.Series("length", length)
+
+    def text(self, i: int) -> str:
+        return self.block[self.starts[i]:self.ends[i]].decode()
+
+    def occurrences(self, char: bytes) -> pl.Series:
+        """How many times a one-byte character occurs on each line."""
+        at = np.flatnonzero(self.data == ord(char))
+        return pl.Series("count", np.searchsorted(at, self.ends) - np.searchsorted(at, self.starts))
+
+    def ends_with(self, char: str) -> pl.Series:
+        """Whether each line's last character (before the line break) is the one-byte `char`."""
+        length = self.length.to_numpy()
+        last = self.data[np.maximum(self.starts + length - 1, 0)] == ord(char)
+        return pl.Series("ends_with", (length > 0) & last)
+
+    def texts(self) -> pl.Series | None:
+        """Every line as text (polars' reader with a separator the block does not hold), or None
+        when that reader sees other lines than the line breaks do."""
+        texts = pl.read_csv(self.block, has_header=False, separator="\x1f", quote_char=None,
+                            schema={"l": pl.String}, raise_if_empty=False)["l"]
+        return texts if texts.len() == self.count else None
+
+
+def _read_block(block: bytes, lines: _Lines, length: pl.Series, quotes: pl.Series | None, width: int,
                 delimiter: str, typed: set[int]) -> tuple[pl.DataFrame, pl.Series, pl.Series] | None:
     """The block's fields (positions in `typed` as Int64), which lines are blank, and which are
     not one record of `width` plain fields."""
     names = [f"\x1fc{i}" for i in range(width)] + [_OVERFLOW]
     schema = {n: pl.Int64 if i in typed else pl.String for i, n in enumerate(names)}
-    frame = pl.read_csv(block, has_header=False, separator=delimiter,
-                        quote_char='"' if quotes is not None else None, schema=schema,
-                        truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
-                        ignore_errors=bool(typed), raise_if_empty=False)
-    if frame.height != lines.len():
+    try:
+        frame = pl.read_csv(block, has_header=False, separator=delimiter,
+                            quote_char='"' if quotes is not None else None, schema=schema,
+                            truncate_ragged_lines=True, missing_columns="insert", extra_columns="ignore",
+                            ignore_errors=bool(typed), raise_if_empty=False)
+    except pl.exceptions.ComputeError:
+        return None  # quoting polars refuses (text after a closing quote): the csv module reads it
+    if frame.height != lines.count:
         return None
     # A line is one record of exactly `width` fields when its length is the fields' lengths plus the
     # delimiters between them (and the quote characters the reader removed): no counting per field.
@@ -213,12 +253,15 @@ def _read_block(block: bytes, lines: pl.Series, length: pl.Series, quotes: pl.Se
         fields = fields + quotes
     exact = length == fields + (width - 1)
     if b" " in block or b"\t" in block:
-        blank = blank | lines.str.contains(rf'^[\s{re.escape(delimiter)}"]*$').fill_null(True)
+        texts = lines.texts()
+        if texts is None:
+            return None
+        blank = blank | texts.str.contains(rf'^[\s{re.escape(delimiter)}"]*$').fill_null(True)
     odd = ~blank & ~exact
     if not odd.any():  # the usual block: no line needs the trailing-delimiter test
         return frame, blank, odd
     trailing = ((length == fields + width) & frame[_OVERFLOW].is_null()
-                & lines.str.strip_chars_end("\r").str.ends_with(delimiter)).fill_null(False)
+                & lines.ends_with(delimiter)).fill_null(False)
     return frame, blank, odd & ~trailing
 
 
@@ -267,9 +310,9 @@ def _allow_long_fields() -> None:
     csv.field_size_limit(max(csv.field_size_limit(), 64 * 2**20))
 
 
-def _check_cell_length(lines: pl.Series, delimiter: str) -> None:
-    for text in lines.filter(lines.str.len_bytes() > MAX_CELL_CHARS):
-        if any(len(cell) > MAX_CELL_CHARS for cell in _split(text, delimiter)):
+def _check_cell_length(lines: _Lines, delimiter: str) -> None:
+    for i in (lines.length > MAX_CELL_CHARS).arg_true():
+        if any(len(cell) > MAX_CELL_CHARS for cell in _split(lines.text(i), delimiter)):
             raise _cell_too_long()
 
 

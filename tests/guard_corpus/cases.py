@@ -112,6 +112,8 @@ def cases() -> list[Case]:
              (3, 2, 1, 0), frozenset({"wrong_field_count"})))
     add(Case("structure", "long_row", (text + body.split("\n")[0].replace("C0001", "C0009") + ",x,y\n")
              .encode(), "partially_accepted", (3, 2, 1, 0), frozenset({"wrong_field_count"})))
+    add(Case("structure", "header_of_delimiters_only", (";;;\n" + body).encode(), "rejected",
+             (2, None, None, None), frozenset({"missing_required_column"})))
     add(Case("structure", "trailing_delimiters", text.replace("\n", ",,\n").encode(), "accepted",
              (2, 2, 0, 0)))
     add(Case("structure", "unknown_column", _csv([r | {"notes": "x"} for r in good],
@@ -169,6 +171,9 @@ def cases() -> list[Case]:
              "partially_accepted", (2, 1, 1, 0), frozenset({"bad_format"})))
     add(Case("quoting", "unbalanced_quote", (text + 'BOS01,"C0003\n').encode(), "partially_accepted",
              (3, 2, 1, 0), frozenset({"wrong_field_count"})))
+    add(Case("quoting", "text_after_closing_quote",
+             (text + body.split("\n")[0].replace("C0001", '""C0009') + "\n").encode(), "accepted",
+             (3, 3, 0, 0)))
     add(Case("quoting", "quoted_header", ('"' + header.replace(",", '","') + '"\n' + body).encode(),
              "accepted", (2, 2, 0, 0)))
     add(Case("quoting", "quoted_identifier_with_delimiter",
