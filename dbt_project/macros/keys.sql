@@ -6,6 +6,7 @@
     {{ dbt.hash(dbt.concat([client_key, "'|'", "cast(" ~ episode ~ " as " ~ dbt.type_string() ~ ")"])) }}
 {%- endmacro %}
 
+
 {#-
     Corrections across months (SPEC section 4): of all uploaded versions of a row (same key), the one
     from the latest upload month wins. Within one month a key occurs once (one file per site, month
@@ -30,6 +31,7 @@
         {%- endfor %}
         versions.{{ version_column }} = latest.latest_version
 {%- endmacro %}
+
 
 {#-
     The corrected rows of a kind that hangs off an episode (alliance ratings, follow-ups): withdrawn
