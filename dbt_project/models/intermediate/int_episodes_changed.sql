@@ -47,25 +47,20 @@ departed as (
 
 ),
 
+-- the episodes of the uploads that arrived (as the lake holds them now) and of those that departed
+-- (as the last build recorded them)
 touched as (
+    {%- for rows, uploads in [('lake', 'arrived'), ('built', 'departed')] %}
 
-    select lake.client_key, lake.episode
-    from lake
-    inner join arrived
-        on lake.kind = arrived.kind
-        and lake.site_id = arrived.site_id
-        and lake.upload_month = arrived.upload_month
-        and lake.upload_sha256 = arrived.upload_sha256
-
-    union
-
-    select built.client_key, built.episode
-    from built
-    inner join departed
-        on built.kind = departed.kind
-        and built.site_id = departed.site_id
-        and built.upload_month = departed.upload_month
-        and built.upload_sha256 = departed.upload_sha256
+    select {{ rows }}.client_key, {{ rows }}.episode
+    from {{ rows }}
+    inner join {{ uploads }}
+        on {{ rows }}.kind = {{ uploads }}.kind
+        and {{ rows }}.site_id = {{ uploads }}.site_id
+        and {{ rows }}.upload_month = {{ uploads }}.upload_month
+        and {{ rows }}.upload_sha256 = {{ uploads }}.upload_sha256
+    {{ "\n    union" if not loop.last }}
+    {%- endfor %}
 
 ),
 
