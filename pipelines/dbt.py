@@ -41,7 +41,7 @@ def project_fingerprint() -> str:
     """sha256 over the dbt project's SQL, Python, YAML and macros: what the warehouse is built from."""
     digest = hashlib.sha256()
     files = [DBT_DIR / "dbt_project.yml", *DBT_DIR.glob("models/**/*"), *DBT_DIR.glob("macros/**/*")]
-    for path in sorted(p for p in files if p.is_file()):
+    for path in sorted(p for p in files if p.is_file() and p.suffix in {".sql", ".py", ".yml", ".md"}):
         digest.update(path.relative_to(DBT_DIR).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
