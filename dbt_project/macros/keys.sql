@@ -44,6 +44,7 @@ with
 uploaded as (
 
     {{ without_withdrawn_clients(ref(staging_model)) }}
+    and {{ in_changed_episodes(client_key='client_key', episode='episode') }}
 
 ),
 

@@ -1,11 +1,17 @@
 {#-
     z-score of `expression` within groups: (x - group mean) / group sample standard deviation.
     Rows where x is null do not enter the mean or SD and get null; null as well when the SD is not
-    computable (fewer than two values) or zero.
+    computable (fewer than two values) or zero. `order_by`, a unique key, fixes the order in which
+    the mean and SD add up the rows, so that the same rows give the same bits however the table
+    was written (an incremental build and a full one).
 -#}
-{% macro z_score(expression, partition_by) -%}
-    ({{ expression }} - avg({{ expression }}) over (partition by {{ partition_by }}))
-        / nullif(stddev_samp({{ expression }}) over (partition by {{ partition_by }}), 0)
+{% macro z_score(expression, partition_by, order_by=none) -%}
+    {%- set window -%}
+        (partition by {{ partition_by }}
+        {%- if order_by %} order by {{ order_by }} rows between unbounded preceding and unbounded following{% endif %})
+    {%- endset -%}
+    ({{ expression }} - avg({{ expression }}) over {{ window }})
+        / nullif(stddev_samp({{ expression }}) over {{ window }}, 0)
 {%- endmacro %}
 
 

@@ -10,6 +10,7 @@ from dagster import (
     RunStatusSensorContext,
     run_status_sensor,
     AssetKey,
+    Config,
     DefaultScheduleStatus,
     MaterializeResult,
     ScheduleDefinition,
@@ -18,7 +19,14 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.dbt import RegistryTranslator, build_args, build_target, ensure_manifest
+from pipelines.dbt import (
+    RegistryTranslator,
+    build_args,
+    build_target,
+    ensure_manifest,
+    needs_full_refresh,
+    record_build,
+)
 from pipelines.defs.ingest import ingest_job
 from pipelines.defs.resources import RegistryResource
 from pipelines.publish import publish
@@ -30,12 +38,25 @@ MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_ep
          "mart_dashboard_adverse_events", "mart_dashboard_alliance", "mart_dashboard_alliance_thirds"]
 
 
+class DbtBuildConfig(Config):
+    """full_refresh: rebuild the incremental models from the whole lake (the nightly build does);
+    otherwise only the episodes whose uploads changed since the last build are recomputed, unless
+    the warehouse is missing or was built by other models (then everything is rebuilt anyway)."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=RegistryTranslator())
-def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, registry: RegistryResource):
+def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, registry: RegistryResource,
+                        config: DbtBuildConfig):
     """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests."""
     home = registry.paths
     home.warehouse_db.parent.mkdir(parents=True, exist_ok=True)
-    yield from dbt.cli(build_args(home), context=context, target_path=build_target(home)).stream()
+    full_refresh = config.full_refresh or needs_full_refresh(home)
+    context.log.info("dbt build: " + ("full refresh" if full_refresh else "incremental"))
+    yield from dbt.cli(build_args(home, full_refresh), context=context,
+                       target_path=build_target(home)).stream()
+    record_build(home)
 
 
 @asset(
@@ -60,7 +81,8 @@ build_job = define_asset_job(
 nightly_build = ScheduleDefinition(
     job=build_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
-    description="Full rebuild every night, whatever arrived.")
+    run_config={"ops": {"registry_dbt_models": {"config": {"full_refresh": True}}}},
+    description="Full rebuild every night, whatever arrived: every model from the whole lake.")
 
 
 @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job],

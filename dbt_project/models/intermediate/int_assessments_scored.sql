@@ -1,11 +1,14 @@
 -- One row per assessment of an episode with an intake: the intake baseline and every follow-up,
 -- with PHQ-9, GAD-7 and WHO-5 scores, caseness and the follow-up window check.
 
+{{ config(materialized='incremental', incremental_strategy='replace_episodes', on_schema_change='fail') }}
+
 with
 
 intakes as (
 
     select * from {{ ref('int_intakes_corrected') }}
+    where {{ in_changed_episodes('episode_key') }}
 
 ),
 
@@ -13,6 +16,7 @@ followups as (
 
     select * from {{ ref('int_followups_corrected') }}
     where not is_orphan
+        and {{ in_changed_episodes('episode_key') }}
 
 ),
 

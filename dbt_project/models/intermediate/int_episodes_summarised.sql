@@ -1,17 +1,23 @@
 -- One row per treatment episode (every intake): what treatment the episode received, according to
 -- its session rows. Session rows are per rater, so sessions are counted as distinct session numbers.
+-- Per episode only (dose_z, which compares episodes, is computed in dim_episodes), so that an
+-- incremental build recomputes just the changed episodes.
+
+{{ config(materialized='incremental', incremental_strategy='replace_episodes', on_schema_change='fail') }}
 
 with
 
 episodes as (
 
-    select episode_key, medicine from {{ ref('int_intakes_corrected') }}
+    select episode_key from {{ ref('int_intakes_corrected') }}
+    where {{ in_changed_episodes('episode_key') }}
 
 ),
 
 ratings as (
 
     select * from {{ ref('int_sessions_scored') }}
+    where {{ in_changed_episodes('episode_key') }}
 
 ),
 
@@ -133,7 +139,9 @@ session_counts as (
         episode_key,
         count(*) as sessions_reported,
         sum(case when is_medicine then 1 else 0 end) as medicine_sessions,
-        sum(case when is_medicine then dose_mg end) as total_dose_mg,
+        -- summed exactly (as decimals), so the total does not depend on the order rows are read in:
+        -- an incremental build and a full one give the same number to the last bit
+        cast(sum(case when is_medicine then cast(dose_mg as decimal(38, 10)) end) as double) as total_dose_mg,
         sum(case when had_rupture then 1 else 0 end) as rupture_count,
         sum(case when had_repair then 1 else 0 end) as repaired_count
     from sessions
@@ -168,8 +176,7 @@ summarised as (
         cast(coalesce(session_counts.rupture_count, 0) as integer) as rupture_count,
         cast(coalesce(session_counts.repaired_count, 0) as integer) as repaired_count,
         experience.complete_mystical,
-        experience.ebi_max,
-        episodes.medicine
+        experience.ebi_max
     from episodes
     left join session_counts
         on episodes.episode_key = session_counts.episode_key
@@ -180,27 +187,6 @@ summarised as (
     left join experience
         on episodes.episode_key = experience.episode_key
 
-),
-
-standardised as (
-
-    select
-        episode_key,
-        sessions_reported,
-        treated,
-        finished_course,
-        medicine_sessions,
-        total_dose_mg,
-        -- total_dose_mg is null for untreated episodes, so the z-score is among treated episodes
-        {{ z_score('total_dose_mg', 'medicine') }} as dose_z,
-        alliance_prep,
-        alliance_post,
-        rupture_count,
-        repaired_count,
-        complete_mystical,
-        ebi_max
-    from summarised
-
 )
 
-select * from standardised
+select * from summarised

@@ -1,11 +1,14 @@
 -- One row per treatment episode: the latest uploaded version of each intake row, withdrawn clients
 -- left out.
 
+{{ config(materialized='incremental', incremental_strategy='replace_episodes', on_schema_change='fail') }}
+
 with
 
 intakes as (
 
     {{ without_withdrawn_clients(ref('stg_intake')) }}
+    and {{ in_changed_episodes(client_key='client_key', episode='episode') }}
 
 ),
 

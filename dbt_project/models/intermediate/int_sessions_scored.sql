@@ -1,11 +1,14 @@
 -- One row per session and rater of an episode with an intake, with its alliance and experience scores.
 
+{{ config(materialized='incremental', incremental_strategy='replace_episodes', on_schema_change='fail') }}
+
 with
 
 ratings as (
 
     select * from {{ ref('int_alliance_ratings_corrected') }}
     where not is_orphan
+        and {{ in_changed_episodes('episode_key') }}
 
 ),
 

@@ -43,7 +43,8 @@ final as (
         treatment.finished_course,
         treatment.medicine_sessions,
         treatment.total_dose_mg,
-        treatment.dose_z,
+        -- total_dose_mg is null for untreated episodes, so the z-score is among treated episodes
+        {{ z_score('treatment.total_dose_mg', 'intakes.medicine', 'intakes.episode_key') }} as dose_z,
 
         ---------- alliance and process
         treatment.alliance_prep,

@@ -1,11 +1,14 @@
 -- One row per episode and follow-up timepoint that has an assessment, compared with the intake
 -- baseline (SPEC section 5). Changes are follow-up minus baseline: negative = fewer symptoms.
 
+{{ config(materialized='incremental', incremental_strategy='replace_episodes', on_schema_change='fail') }}
+
 with
 
 assessments as (
 
     select * from {{ ref('int_assessments_scored') }}
+    where {{ in_changed_episodes('episode_key') }}
 
 ),
 

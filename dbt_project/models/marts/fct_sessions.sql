@@ -1,8 +1,11 @@
+{{ config(materialized='incremental', incremental_strategy='replace_episodes', on_schema_change='fail') }}
+
 with
 
 sessions as (
 
     select * from {{ ref('int_sessions_scored') }}
+    where {{ in_changed_episodes('episode_key') }}
 
 ),
 

@@ -15,7 +15,10 @@ renamed as (
         cast(client_key as varchar) as client_key,
 
         ---------- when (the month the withdrawal was uploaded)
-        cast(month as varchar) as withdrawn_month
+        cast(month as varchar) as withdrawn_month,
+
+        ---------- lineage
+        cast(upload_sha256 as varchar) as upload_sha256
 
     from source
 
