@@ -1,7 +1,8 @@
 """The guard against DuckDB's `read_csv` and pandas + pandera's pandas backend, on one generated file.
 
-All three run in this process, one after the other, on the same file (warm in the page cache after
-it is written), so their ratio is what counts on a shared, noisy machine. The guard's peak memory is
+All three run in this process, taking turns three times on the same file (warm in the page cache
+after it is written), and each one's median run is reported, so their ratio is what counts on a
+shared, noisy machine. The guard's peak memory is
 measured in a fresh subprocess, so nothing the other two allocate counts against it.
 """
 
@@ -20,6 +21,7 @@ from pipelines.bench.files import BYTES_PER_ROW, followup_file
 from pipelines.bench.machine import code_version, machine
 
 DEFAULT_ROWS = 2_000_000
+REPEATS = 3  # each tool's figures are the median run's
 PANDAS_MAX_ROWS = 4_000_000  # beyond this the pandas baseline alone needs more memory than the guard's target
 
 
@@ -30,14 +32,21 @@ def run(rows: int, out_dir: Path, say: Callable[[str], None]) -> dict:
         say(f"writing a {rows:,}-row follow-up file (about {rows * BYTES_PER_ROW / 1e6:,.0f} MB)")
         followup_file(path, rows)
         size = path.stat().st_size
-        say("DuckDB read_csv into a table")
-        duckdb_s, duckdb_cpu, duckdb_others, _ = _timed(lambda: _duckdb(path))
-        say("the guard (check_upload on the file)")
-        guard_s, guard_cpu, guard_others, result = _timed(lambda: _guard(path))
-        pandas_s = pandas_cpu = pandas_others = None
+        tools = {"duckdb_read_csv": lambda: _duckdb(path), "guard": lambda: _guard(path)}
         if rows <= PANDAS_MAX_ROWS:
-            say("pandas read_csv + pandera (pandas backend)")
-            pandas_s, pandas_cpu, pandas_others, _ = _timed(lambda: _pandas_pandera(path))
+            tools["pandas_pandera"] = lambda: _pandas_pandera(path)
+        runs: dict[str, list] = {name: [] for name in tools}
+        # Round-robin, so that a burst of load from elsewhere falls on every tool alike; the
+        # median of REPEATS runs is reported, and every run's wall time beside it.
+        for repeat in range(REPEATS):
+            for name, work in tools.items():
+                say(f"run {repeat + 1} of {REPEATS}: {name.replace('_', ' ')}")
+                runs[name].append(_timed(work))
+        duckdb_s, duckdb_cpu, duckdb_others, _ = _median(runs["duckdb_read_csv"])
+        guard_s, guard_cpu, guard_others, result = _median(runs["guard"])
+        pandas_s = pandas_cpu = pandas_others = None
+        if "pandas_pandera" in runs:
+            pandas_s, pandas_cpu, pandas_others, _ = _median(runs["pandas_pandera"])
         say("the guard's peak memory, in a fresh process")
         peak = _guard_peak_rss(path)
     figures = {
@@ -47,6 +56,8 @@ def run(rows: int, out_dir: Path, say: Callable[[str], None]) -> dict:
         "guard_seconds": round(guard_s, 3),
         "duckdb_read_csv_seconds": round(duckdb_s, 3),
         "pandas_pandera_seconds": None if pandas_s is None else round(pandas_s, 3),
+        "repeats": REPEATS,
+        "wall_seconds_each_run": {name: [round(r[0], 3) for r in timings] for name, timings in runs.items()},
         "guard_ratio": round(guard_s / duckdb_s, 3),
         "speedup_vs_pandas_pandera": None if pandas_s is None else round(pandas_s / guard_s, 2),
         # CPU seconds of this process (all threads): steadier than wall time on a busy machine.
@@ -91,6 +102,11 @@ def _timed(work: Callable[[], object]) -> tuple[float, float, float | None, obje
     after = _machine_busy_seconds()
     others = None if busy is None or after is None else round(max(0.0, after - busy - own) / wall, 2)
     return wall, own, others, result
+
+
+def _median(timings: list[tuple]) -> tuple:
+    """The run with the median wall time (its CPU seconds and neighbours' load come with it)."""
+    return sorted(timings, key=lambda t: t[0])[len(timings) // 2]
 
 
 def _machine_busy_seconds() -> float | None:
