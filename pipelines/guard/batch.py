@@ -13,7 +13,8 @@ each upload gets its share:
 - the identifier scan answers per column and rule: the table is scanned, and only a part with a
   finding is split in halves and scanned again, down to the uploads that hold one;
 - duplicates are per upload: an upload whose rows repeat no key (almost all) is settled here; one
-  that does, or that has any failing or ragged row, is finished by the per-file code (`check.finish`).
+  that does, or that has any failing row, is finished by the per-file code (`check.finish`); one with
+  a ragged row is checked alone from the start.
 
 A file this pass cannot take as it is (not plain .csv bytes, larger than SMALL_BYTES, a `sep=` line, a
 blank line before the header, any quote character, CR-only line ends, a very long line, repeated column
