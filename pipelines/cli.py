@@ -224,14 +224,11 @@ def _print_run(home: RegistryHome, summary, seconds: float) -> None:
     if not summary.site_months and summary.build_log is None:
         out.print("Nothing new in landing/; the published database is unchanged.")
         return
-    if summary.uploads:
-        by_status: dict[str, int] = {}
-        for u in summary.uploads:
-            by_status[u["status"]] = by_status.get(u["status"], 0) + 1
-        quarantined = sum(u["rows_quarantined"] or 0 for u in summary.uploads)
-        out.print(f"Uploads processed: {len(summary.uploads)} "
-                  f"({', '.join(f'{n} {s}' for s, n in sorted(by_status.items()))}); "
-                  f"rows quarantined: {quarantined}")
+    processed = summary.processed
+    if processed.uploads:
+        out.print(f"Uploads processed: {processed.uploads} "
+                  f"({', '.join(f'{n} {s}' for s, n in sorted(processed.by_status.items()))}); "
+                  f"rows quarantined: {processed.rows_quarantined}")
     if summary.build_log is not None and not summary.built:
         console.print(f"[red]The build failed; what failed (dbt, publish or the dashboards) was not "
                       f"replaced.[/] dbt's output: {summary.build_log}")

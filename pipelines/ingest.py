@@ -65,13 +65,15 @@ class _Month:
 
 def ingest_files(home: RegistryHome, planned: list[PlannedUpload], key: bytes, roster: set[str],
                  manifest: Manifest, done: Callable[[IngestOutcome], None] = lambda outcome: None,
-                 timings: IngestTimings | None = None) -> list[IngestOutcome]:
-    """Guard and store each planned upload; `done` is told about every upload once it is recorded.
-    Withdrawals go first, so that a withdrawal holds back the same run's other rows of that client."""
+                 timings: IngestTimings | None = None) -> int:
+    """Guard and store each planned upload; `done` is told about every upload once it is recorded
+    (outcomes are not collected here: a national first run has 600,000). Returns how many were
+    ingested. Withdrawals go first, so that a withdrawal holds back the same run's other rows of
+    that client."""
     timings = timings or IngestTimings()
     withdrawn = withdrawn_keys(home.lake)
     in_force = manifest.in_force_ids()
-    outcomes: list[IngestOutcome] = []
+    ingested = 0
     ordered = sorted(planned, key=lambda u: (u.file.kind != WITHDRAWALS, u.file.month))
     for (_, month), group in groupby(ordered, key=lambda u: (u.file.kind != WITHDRAWALS, u.file.month)):
         pending = _Month()
@@ -101,11 +103,11 @@ def ingest_files(home: RegistryHome, planned: list[PlannedUpload], key: bytes, r
                                         result.rows_deduplicated, len(result.identifier_findings),
                                         str(home.root / row["report_path"]))
                 done(outcome)
-                outcomes.append(outcome)
+                ingested += 1
         started = time.perf_counter()
         _write_lake(home, month, pending, key)
         timings.lake_write += time.perf_counter() - started
-    return outcomes
+    return ingested
 
 
 def _store(home: RegistryHome, planned: PlannedUpload, data: bytes, result: GuardResult,

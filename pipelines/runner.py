@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.home import RegistryHome
+from pipelines.manifest import Tally
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 # In-process runs report through the CLI's own progress line; Dagster's event log stays in the
@@ -31,7 +32,7 @@ def use_home(home: RegistryHome) -> None:
 @dataclass
 class RunSummary:
     site_months: list[str] = field(default_factory=list)
-    uploads: list[dict] = field(default_factory=list)
+    processed: Tally = field(default_factory=lambda: Tally({}, 0))  # the uploads this run guarded
     built: bool = False
     build_log: Path | None = None
     published: dict[str, int] = field(default_factory=dict)
@@ -75,8 +76,9 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
             summary.seconds[stage] = first.metadata[f"{stage}_seconds"].value
         asset_plan = first.metadata["plan_seconds"].value
         summary.seconds["plan"] += asset_plan
-        summary.uploads = Manifest(home.manifest_db).rows(after=last)
-    if plan.uploads or not home.published_db.exists() or not (home.dashboard / "index.html").exists():
+        summary.processed = Manifest(home.manifest_db).tally(after=last)
+    del plan  # at national scale a first run plans 600,000 uploads: not held while dbt runs
+    if summary.site_months or not home.published_db.exists() or not (home.dashboard / "index.html").exists():
         status("Building the warehouse with dbt and publishing")
         summary.build_log = home.dbt_dir / "logs" / "last-build.log"
         summary.build_log.parent.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ def sessions(client="C0001"):
 
 
 @pytest.fixture(scope="module")
-def home(registry_env):
+def first_run(registry_env):
     root = registry_env
     (root / "sites.csv").write_text("site_id,site_name,region,active_from\n"
                                     "BOS01,Boston Clinic,northeast,2023-06\n"
@@ -59,7 +59,12 @@ def home(registry_env):
     write(root, "NYC02", "2024-01", "intake", [intake_row(site_id="NYC02", client_id="C0001")])
     summary = run_registry(RegistryHome(root))
     assert summary.built
-    return root
+    return root, summary
+
+
+@pytest.fixture(scope="module")
+def home(first_run):
+    return first_run[0]
 
 
 def published(home, sql):
@@ -77,6 +82,28 @@ def test_every_upload_is_recorded_with_its_accounting(home):
         ("partially_accepted", 2, 1)
     report = home / intake["report_path"]
     assert report.exists() and "phq9_1 must be between 0 and 3" in report.read_text()
+
+
+def test_what_staff_see_of_the_first_run(first_run, capsys):
+    """The run's summary line and each lake asset's contract check, counted from the manifest and
+    the uploads as they were processed: 4 uploads, BOS01's intake partially accepted (C0003)."""
+    from dagster import AssetKey, DagsterInstance
+
+    from pipelines.cli import _print_run
+
+    root, summary = first_run
+    assert (summary.processed.uploads, summary.processed.by_status, summary.processed.rows_quarantined) \
+        == (4, {"accepted": 3, "partially_accepted": 1}, 1)
+    _print_run(RegistryHome(root), summary, 1.0)
+    assert "Uploads processed: 4 (3 accepted, 1 partially_accepted); rows quarantined: 1" \
+        in capsys.readouterr().out
+    instance = DagsterInstance.get()
+    intake = instance.get_latest_materialization_event(AssetKey(["lake", "intake"]))
+    metadata = {k: v.value for k, v in intake.asset_materialization.metadata.items()}
+    assert {k: metadata[k] for k in ("uploads_processed", "uploads_rejected", "sites", "months",
+                                     "rows_read", "rows_accepted", "rows_quarantined")} == \
+        {"uploads_processed": 2, "uploads_rejected": 0, "sites": 2, "months": "2024-01",
+         "rows_read": 4, "rows_accepted": 3, "rows_quarantined": 1}
 
 
 def test_published_tables_hold_the_accepted_rows_only(home):

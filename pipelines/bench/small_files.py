@@ -45,12 +45,11 @@ def run(home: RegistryHome, one_by_one: bool = False) -> dict:
     try:
         started = time.perf_counter()
         with Manifest(home.manifest_db).session() as manifest:
-            outcomes = ingest.ingest_files(home, plan.uploads, load_key(home.secrets), home.read_roster(),
-                                           manifest, timings=timings)
+            files = ingest.ingest_files(home, plan.uploads, load_key(home.secrets), home.read_roster(),
+                                        manifest, timings=timings)
         total = time.perf_counter() - started
     finally:
         ingest.check_uploads = check
-    files = len(outcomes)
     per_file = {stage: round(1000 * seconds / files, 2)
                 for stage, seconds in (("guard", timings.guard), ("lake_write", timings.lake_write),
                                        ("records", timings.records), ("total", total))}
