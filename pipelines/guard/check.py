@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -27,6 +26,7 @@ from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.readahead import read_ahead
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
+from pipelines.guard.spool import Spool
 from pipelines.guard.table import MISSING_SPELLINGS, ROW, Table, UnreadableTable, missing_to_none, read_csv
 from pipelines.guard.validation import contract_failures
 from pipelines.guard.workbook import read_xlsx
@@ -57,7 +57,7 @@ class Pending:
     bad_raw: list[pl.DataFrame] = field(default_factory=list)  # text of rows that broke a rule
     parts: list[pl.DataFrame | Path] = field(default_factory=list)  # typed rows without failures
     ragged: list[tuple[int, int, list[str]]] = field(default_factory=list)
-    spool: tempfile.TemporaryDirectory | None = None
+    spool: Spool | None = None
 
 
 def check_each(uploads: list[Upload], roster: set[str] | None = None) -> list[GuardResult]:
@@ -289,6 +289,7 @@ def apply_contract(pending: Pending, failures: list[RowFailure]) -> None:
     typed, raw = pending.waiting, pending.waiting_raw
     if failing:
         pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
+        pending.ledger.add_rows(typed.filter(pl.col(ROW).is_in(failing)))
         typed = typed.filter(~pl.col(ROW).is_in(failing))
     pending.parts.append(_spool(pending, typed) if pending.parts else typed)
     pending.waiting = pending.waiting_raw = None
@@ -296,17 +297,17 @@ def apply_contract(pending: Pending, failures: list[RowFailure]) -> None:
 
 def _spool(pending: Pending, frame: pl.DataFrame) -> Path:
     if pending.spool is None:
-        pending.spool = tempfile.TemporaryDirectory(prefix="registry-guard-")
-    # Arrow IPC, uncompressed: written and read back at memory speed, and gone with the result.
-    path = Path(pending.spool.name) / f"part-{len(pending.parts):05d}.arrow"
-    frame.write_ipc(path, compression="uncompressed")
-    return path
+        pending.spool = Spool()
+    return pending.spool.write(frame, f"part-{len(pending.parts):05d}.arrow")
 
 
 def finish(pending: Pending) -> None:
     """Split accepted from quarantined rows; a cell that failed to parse is reported once."""
     result = pending.result
-    duplicates, conflicting = pending.ledger.settle()
+    if pending.spool is not None:
+        pending.spool.wait()
+    accepted = pl.concat(_parts(pending)) if pending.parts else None
+    duplicates, conflicting = pending.ledger.settle(accepted)
     dropped = set(duplicates.to_list())
     failures = [f for f in pending.failures if f.row not in dropped]
     key = ", ".join(pending.ledger.key)
@@ -318,7 +319,6 @@ def finish(pending: Pending) -> None:
     result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
     bad_rows = {f.row for f in failures}
     out = sorted(bad_rows | dropped)
-    accepted = pl.concat(_parts(pending)) if pending.parts else None
     result.accepted_lazy = accepted.filter(~pl.col(ROW).is_in(out)) if accepted is not None else None
     result.spool = pending.spool
     result.rows_accepted = (result.accepted_lazy.select(pl.len()).collect().item()
