@@ -161,3 +161,15 @@ def test_a_quarantined_row_repeated_in_a_later_chunk_is_a_duplicate_and_a_kept_r
     assert (report["rows_read"], report["rows_accepted"], report["rows_quarantined"],
             report["rows_deduplicated"]) == (20, 16, 3, 1)
     assert 17 not in [r[-1] for r in accepted] and 6 not in [r[-1] for r in accepted]
+
+
+def test_a_ramped_source_starts_with_a_small_block_and_doubles_up_to_the_block_size(monkeypatch):
+    import io
+
+    monkeypatch.setattr(decoding, "FIRST_BLOCK_BYTES", 100)
+    monkeypatch.setattr(decoding, "BLOCK_BYTES", 400)
+    data = b"".join(b"%09d\n" % i for i in range(200))  # 2,000 bytes of 10-byte lines
+    blocks = list(decoding.text_source(io.BytesIO(data), ramp=True).blocks())
+    assert [len(b) for b in blocks] == [100, 200, 400, 400, 400, 400, 100]
+    assert b"".join(blocks) == data and all(b.endswith(b"\n") for b in blocks)
+    assert [len(b) for b in decoding.text_source(io.BytesIO(data)).blocks()] == [400] * 5

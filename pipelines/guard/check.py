@@ -136,7 +136,7 @@ def _open_table(result: GuardResult, upload: Upload, name: str, windows_1252: bo
             result.reject("extra_sheets", None,
                           f"the workbook has {len(workbook.other_sheets) + 1} sheets with data")
         return workbook.table
-    source = text_source(open_upload(upload.data, upload.filename), windows_1252)
+    source = text_source(open_upload(upload.data, upload.filename), windows_1252, ramp=True)
     result.encoding = source.encoding
     table = read_csv(source, sniff_delimiter, _integer_columns(upload.kind))
     if table is not None:
