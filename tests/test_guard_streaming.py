@@ -173,3 +173,13 @@ def test_a_ramped_source_starts_with_a_small_block_and_doubles_up_to_the_block_s
     assert [len(b) for b in blocks] == [100, 200, 400, 400, 400, 400, 100]
     assert b"".join(blocks) == data and all(b.endswith(b"\n") for b in blocks)
     assert [len(b) for b in decoding.text_source(io.BytesIO(data)).blocks()] == [400] * 5
+
+
+def test_the_spool_folder_is_gone_once_the_result_is_dropped(small_blocks):
+    result = check_upload(to_csv(_rows(), "intake"), "intake.csv", "intake", "BOS01")
+    folder = result.spool.folder
+    assert len(list(folder.glob("part-*.arrow"))) > 1 and result.accepted.height == 35
+    del result
+    for thread in [t for t in threading.enumerate() if t.name == "guard-spool-remove"]:
+        thread.join()
+    assert not folder.exists()
