@@ -69,7 +69,7 @@ class Ledger:
             rows = kept.filter(pl.col(ROW).is_in(lines)).collect()
             known.append(self.row_hashes(rows))
         hashes = pl.concat(known) if known else pl.DataFrame(schema={ROW: pl.Int64, "h": pl.UInt64})
-        ledger = repeated.join(hashes.unique(ROW), on=ROW, how="left").sort(ROW)
+        ledger = repeated.join(hashes, on=ROW, how="left").sort(ROW)
         if ledger["h"].null_count():
             raise AccountingError("a row whose key repeats is neither kept nor quarantined")
         return ledger
@@ -83,8 +83,8 @@ def uploads_with_repeats(ledger: pl.DataFrame, owner: str) -> set[int]:
 
 
 def _all_distinct(values: pl.Series) -> bool:
-    """No value repeats: sorted, no value equals its neighbour (numpy's sort of the hashes, without
-    copying them, costs half the CPU of polars' parallel one, and this runs after the last chunk)."""
+    """No value repeats: sorted, no value equals its neighbour (numpy's sort of the hashes costs
+    half the CPU of polars' parallel one, and this runs after the last chunk, when nothing overlaps)."""
     ordered = np.sort(values.to_numpy())
     return not (ordered[1:] == ordered[:-1]).any()
 

@@ -1,10 +1,11 @@
 """Where a large upload's checked rows wait, as Arrow files, until the caller takes them.
 
-Writing a part and removing the folder wait on the disk far more than they use the CPU (the file
-system discards the blocks of deleted files), so both happen beside the guard: a part is written
-while the guard checks the next chunk (at most one write in flight, so memory holds at most one
-more chunk), and the folder is removed in a thread of its own once nothing refers to the spool,
-so the caller does not wait for it. At interpreter exit it is removed in line.
+Writing a part can wait on the disk when the page cache is full of other writes, and removing the
+folder waits for the file system to discard the blocks of deleted files (0.1 s for the parts of a
+2-million-row file), so both happen beside the guard: a part is written while the guard checks the
+next chunk (at most one write in flight, so memory holds at most one more chunk), and the folder is
+removed in a thread of its own once nothing refers to the spool, so the caller does not wait for it.
+At interpreter exit it is removed in line.
 """
 
 from __future__ import annotations
