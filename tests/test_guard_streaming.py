@@ -144,3 +144,42 @@ def test_the_length_test_counts_an_integers_characters_from_the_blocks_range(val
     counted = frame.select(_digits(pl.col("n"), *_ranges(frame, ["n"])["n"])).to_series().to_list()
     # A plain spelling's length; 0 for an empty field; far negative for what the contract cannot hold.
     assert counted == [0 if v is None else -100 if abs(v) >= 10_000 else len(str(v)) for v in values]
+
+
+def test_a_quarantined_row_repeated_in_a_later_chunk_is_a_duplicate_and_a_kept_rows_key_twin_conflicts(
+        small_blocks):
+    # Whole rows are hashed only where a key repeats, at the end: a quarantined row's hash is taken
+    # when it is quarantined (its typed values are not kept), a kept row's from the spooled rows.
+    rows = [intake_row(client_id=f"C{i:04d}") for i in range(1, 21)]
+    rows[1] = rows[1] | {"phq9_1": "7"}                  # out of range ...
+    rows[15] = rows[1]                                   # ... and sent again, blocks later
+    rows[17] = rows[4] | {"phq9_1": "9"}                 # out of range, with the key of a kept row
+    report, accepted = _outcome(to_csv(rows, "intake"))
+    by_rule = {f["rule"]: sorted(e["row"] for e in f["examples"]) for f in report["failures"]}
+    assert by_rule["out_of_range"] == [3, 19]            # the repeat (line 17) is not reported again
+    assert by_rule["conflicting_duplicate"] == [6, 19]
+    assert (report["rows_read"], report["rows_accepted"], report["rows_quarantined"],
+            report["rows_deduplicated"]) == (20, 16, 3, 1)
+    assert 17 not in [r[-1] for r in accepted] and 6 not in [r[-1] for r in accepted]
+
+
+def test_a_ramped_source_starts_with_a_small_block_and_doubles_up_to_the_block_size(monkeypatch):
+    import io
+
+    monkeypatch.setattr(decoding, "FIRST_BLOCK_BYTES", 100)
+    monkeypatch.setattr(decoding, "BLOCK_BYTES", 400)
+    data = b"".join(b"%09d\n" % i for i in range(200))  # 2,000 bytes of 10-byte lines
+    blocks = list(decoding.text_source(io.BytesIO(data), ramp=True).blocks())
+    assert [len(b) for b in blocks] == [100, 200, 400, 400, 400, 400, 100]
+    assert b"".join(blocks) == data and all(b.endswith(b"\n") for b in blocks)
+    assert [len(b) for b in decoding.text_source(io.BytesIO(data)).blocks()] == [400] * 5
+
+
+def test_the_spool_folder_is_gone_once_the_result_is_dropped(small_blocks):
+    result = check_upload(to_csv(_rows(), "intake"), "intake.csv", "intake", "BOS01")
+    folder = result.spool.folder
+    assert len(list(folder.glob("part-*.arrow"))) > 1 and result.accepted.height == 35
+    del result
+    for thread in [t for t in threading.enumerate() if t.name == "guard-spool-remove"]:
+        thread.join()
+    assert not folder.exists()

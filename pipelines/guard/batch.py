@@ -316,7 +316,7 @@ class _BatchTable:
         (contract,) = contract_failures([typed_in], MODELS[self.kind])
         parse_by, contract_by = self._by_upload(parse_failures), self._by_upload(contract)
         ledger = Ledger(list(self.schema.columns), KEYS[self.kind])
-        hashes = ledger.hashes(typed_in).with_columns(pl.Series("upload", owner[parseable[owner]]))
+        hashes = ledger.key_hashes(typed_in).with_columns(pl.Series("upload", owner[parseable[owner]]))
         repeats = uploads_with_repeats(hashes, "upload")
         typed_local, frame_local = self._local(typed), self._local(frame)
         for j, result in enumerate(results):
@@ -327,8 +327,7 @@ class _BatchTable:
                 # Failing, ragged or repeated rows: finished by the per-file code.
                 shift = int(self.first_line[j]) - 2
                 ledger = Ledger(list(self.schema.columns), KEYS[self.kind])
-                ledger.parts.append(hashes.filter(pl.col("upload") == j)
-                                    .select(pl.col(ROW) - shift, "k", "h"))
+                ledger.parts.append(hashes.filter(pl.col("upload") == j).select(pl.col(ROW) - shift, "k"))
                 parsed_j = parse_by.get(j, [])
                 pending = Pending(result, headers[j], ledger, waiting=accepted,
                                   waiting_raw=frame_local.slice(int(starts[j]), int(kept[j])),

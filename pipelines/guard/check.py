@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -27,6 +26,7 @@ from pipelines.guard.limits import LimitExceeded
 from pipelines.guard.parsing import parse_columns
 from pipelines.guard.readahead import read_ahead
 from pipelines.guard.result import GuardResult, IdentifierFinding, RowFailure
+from pipelines.guard.spool import Spool
 from pipelines.guard.table import MISSING_SPELLINGS, ROW, Table, UnreadableTable, missing_to_none, read_csv
 from pipelines.guard.validation import contract_failures
 from pipelines.guard.workbook import read_xlsx
@@ -56,8 +56,9 @@ class Pending:
     failures: list[RowFailure] = field(default_factory=list)
     bad_raw: list[pl.DataFrame] = field(default_factory=list)  # text of rows that broke a rule
     parts: list[pl.DataFrame | Path] = field(default_factory=list)  # typed rows without failures
+    kept: int = 0  # rows in `parts`
     ragged: list[tuple[int, int, list[str]]] = field(default_factory=list)
-    spool: tempfile.TemporaryDirectory | None = None
+    spool: Spool | None = None
 
 
 def check_each(uploads: list[Upload], roster: set[str] | None = None) -> list[GuardResult]:
@@ -72,7 +73,7 @@ def check_each(uploads: list[Upload], roster: set[str] | None = None) -> list[Gu
             pending.append(waiting)
     for kind in sorted({p.result.kind for p in pending}):
         group = [p for p in pending if p.result.kind == kind]
-        _run_contract(group, kind)
+        _run_contract(group, kind, last=True)
         for waiting in group:
             finish(waiting)
     return results
@@ -136,7 +137,7 @@ def _open_table(result: GuardResult, upload: Upload, name: str, windows_1252: bo
             result.reject("extra_sheets", None,
                           f"the workbook has {len(workbook.other_sheets) + 1} sheets with data")
         return workbook.table
-    source = text_source(open_upload(upload.data, upload.filename), windows_1252)
+    source = text_source(open_upload(upload.data, upload.filename), windows_1252, ramp=True)
     result.encoding = source.encoding
     table = read_csv(source, sniff_delimiter, _integer_columns(upload.kind))
     if table is not None:
@@ -264,7 +265,7 @@ def _keep(pending: Pending, frame: pl.DataFrame, parsed, ragged, kind: str) -> N
     by one, so memory holds at most one chunk of it."""
     typed, failures = parsed
     if pending.waiting is not None:
-        _run_contract([pending], kind)
+        _run_contract([pending], kind, last=False)
     pending.ledger.add(typed)
     pending.failures += failures
     pending.ragged += ragged
@@ -272,16 +273,17 @@ def _keep(pending: Pending, frame: pl.DataFrame, parsed, ragged, kind: str) -> N
     pending.waiting_failed = {f.row for f in failures}
 
 
-def _run_contract(group: list[Pending], kind: str) -> None:
-    """pandera over the waiting rows of the group."""
+def _run_contract(group: list[Pending], kind: str, last: bool) -> None:
+    """pandera over the waiting rows of the group (`last`: each upload's last chunk)."""
     group = [p for p in group if p.waiting is not None]
     for pending, failures in zip(group, contract_failures([p.waiting for p in group], MODELS[kind])):
-        apply_contract(pending, failures)
+        apply_contract(pending, failures, last)
 
 
-def apply_contract(pending: Pending, failures: list[RowFailure]) -> None:
-    """Rows of the waiting chunk that pass are kept (spooled after the first chunk of a large
-    upload), the text of rows that fail is kept for the quarantine."""
+def apply_contract(pending: Pending, failures: list[RowFailure], last: bool = True) -> None:
+    """Rows of the waiting chunk that pass are kept, the text of rows that fail is kept for the
+    quarantine. The chunks of a large upload between its first and its last are spooled; the last
+    stays in memory, where it is already, so that `finish` need not wait for its writing."""
     parsed = {(f.row, f.column) for f in pending.failures}
     fresh = [f for f in failures if (f.row, f.column) not in parsed]
     pending.failures += fresh
@@ -289,24 +291,26 @@ def apply_contract(pending: Pending, failures: list[RowFailure]) -> None:
     typed, raw = pending.waiting, pending.waiting_raw
     if failing:
         pending.bad_raw.append(raw.filter(pl.col(ROW).is_in(failing)))
+        pending.ledger.add_rows(typed.filter(pl.col(ROW).is_in(failing)))
         typed = typed.filter(~pl.col(ROW).is_in(failing))
-    pending.parts.append(_spool(pending, typed) if pending.parts else typed)
+    pending.parts.append(_spool(pending, typed) if pending.parts and not last else typed)
+    pending.kept += typed.height
     pending.waiting = pending.waiting_raw = None
 
 
 def _spool(pending: Pending, frame: pl.DataFrame) -> Path:
     if pending.spool is None:
-        pending.spool = tempfile.TemporaryDirectory(prefix="registry-guard-")
-    # Arrow IPC, uncompressed: written and read back at memory speed, and gone with the result.
-    path = Path(pending.spool.name) / f"part-{len(pending.parts):05d}.arrow"
-    frame.write_ipc(path, compression="uncompressed")
-    return path
+        pending.spool = Spool()
+    return pending.spool.write(frame, f"part-{len(pending.parts):05d}.arrow")
 
 
 def finish(pending: Pending) -> None:
     """Split accepted from quarantined rows; a cell that failed to parse is reported once."""
     result = pending.result
-    duplicates, conflicting = pending.ledger.settle()
+    if pending.spool is not None:
+        pending.spool.wait()
+    accepted = pl.concat(_parts(pending)) if pending.parts else None
+    duplicates, conflicting = pending.ledger.settle(accepted)
     dropped = set(duplicates.to_list())
     failures = [f for f in pending.failures if f.row not in dropped]
     key = ", ".join(pending.ledger.key)
@@ -318,11 +322,11 @@ def finish(pending: Pending) -> None:
     result.row_failures = sorted(failures, key=lambda f: (f.row, f.column or ""))
     bad_rows = {f.row for f in failures}
     out = sorted(bad_rows | dropped)
-    accepted = pl.concat(_parts(pending)) if pending.parts else None
-    result.accepted_lazy = accepted.filter(~pl.col(ROW).is_in(out)) if accepted is not None else None
+    result.accepted_lazy = accepted.filter(~pl.col(ROW).is_in(out)) if accepted is not None and out else accepted
     result.spool = pending.spool
+    # Counted from the rows themselves only when some kept rows were dropped (read back from the spool).
     result.rows_accepted = (result.accepted_lazy.select(pl.len()).collect().item()
-                            if result.accepted_lazy is not None else 0)
+                            if result.accepted_lazy is not None and out else pending.kept)
     result.quarantined = _quarantine_frame(pending, bad_rows, conflicting, result.row_failures)
     result.rows_quarantined = result.quarantined.height
     result.rows_deduplicated = len(dropped)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from pipelines.guard.limits import BLOCK_BYTES, MAX_DECOMPRESSED_BYTES, LimitExceeded
+from pipelines.guard.limits import BLOCK_BYTES, FIRST_BLOCK_BYTES, MAX_DECOMPRESSED_BYTES, LimitExceeded
 
 
 class UnreadableFile(Exception):
@@ -38,14 +38,17 @@ class TextSource:
     raw: BinaryIO
     encoding: str  # as reported: utf-8, utf-8-bom, utf-16, windows-1252
     codec: str
+    ramp: bool = False  # first blocks smaller (see FIRST_BLOCK_BYTES)
 
     def blocks(self) -> Iterator[bytes]:
         self.raw.seek(0)
         decoder = codecs.getincrementaldecoder(self.codec)()
         carry, total = b"", 0
+        size = min(FIRST_BLOCK_BYTES if self.ramp else BLOCK_BYTES, BLOCK_BYTES)
         while True:
             try:
-                data = self.raw.read(BLOCK_BYTES)
+                data = self.raw.read(size)
+                size = min(2 * size, BLOCK_BYTES)
             except (OSError, EOFError, zlib.error) as exc:
                 raise UnreadableFile(f"the file is not a readable gzip file ({type(exc).__name__})") from exc
             total += len(data)
@@ -104,16 +107,17 @@ def open_upload(source: bytes | Path, filename: str) -> BinaryIO:
     return gzip.GzipFile(fileobj=raw)
 
 
-def text_source(raw: BinaryIO, windows_1252: bool = False) -> TextSource:
-    """Decide the encoding from the start of the file; `windows_1252` after UTF-8 failed."""
+def text_source(raw: BinaryIO, windows_1252: bool = False, ramp: bool = False) -> TextSource:
+    """Decide the encoding from the start of the file; `windows_1252` after UTF-8 failed; `ramp`:
+    the first blocks smaller."""
     try:
         head = raw.read(4096)
     except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableFile(f"the file is not a readable gzip file ({type(exc).__name__})") from exc
     for bom, codec, name in _BOMS:
         if head.startswith(bom):
-            return TextSource(raw, name, codec)
+            return TextSource(raw, name, codec, ramp)
     if b"\x00" in head:
         raise UnreadableFile("the file holds NUL bytes: UTF-16 without a byte-order mark or a binary "
                              "file; save it as UTF-8 CSV")
-    return TextSource(raw, "windows-1252", "cp1252") if windows_1252 else TextSource(raw, "utf-8", "utf-8")
+    return TextSource(raw, *(("windows-1252", "cp1252") if windows_1252 else ("utf-8", "utf-8")), ramp)

@@ -10,6 +10,10 @@ MAX_DECOMPRESSED_BYTES = 4 * 2**30  # a .csv.gz may unpack to at most 4 GiB (and
 MAX_COLUMNS = 1_000
 MAX_CELL_CHARS = 10_000
 BLOCK_BYTES = 16 * 2**20  # the guard reads, checks and forgets the file this much at a time
+# A file checked on its own starts with a block this small, each next one twice as large up to
+# BLOCK_BYTES: the check of a block waits for its reading (another thread), so a small first block
+# lets the two start working together sooner.
+FIRST_BLOCK_BYTES = 2**20
 FALLBACK_CHUNK_ROWS = 200_000  # rows per chunk on the slow path (quoted line breaks, CR line ends)
 
 
