@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.offline
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from pipelines.dashboard.charts import themed
 from pipelines.dashboard.disclosure import LEGEND, DisclosureError, Grid, check, is_small
 from pipelines.dashboard.pages import PAGES
 from pipelines.dashboard.published import read_published
@@ -59,7 +60,8 @@ def build_dashboard(published_db: Path, out_dir: Path) -> DashboardBuild:
     check(grid)  # the audit on every build: raises before anything is written
     stamp = Stamp(data.data_month, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   CONTRACT_VERSION, code_version())
-    rendered = {page.slug: _render(page, pages, stamp) for page in pages}
+    with themed():
+        rendered = {page.slug: _render(page, pages, stamp) for page in pages}
     rendered["index"] = _env.get_template("dashboard/index.html").render(
         pages=pages, stamp=stamp, legend=LEGEND, current=None)
 

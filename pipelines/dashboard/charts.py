@@ -3,7 +3,11 @@ drawn: a "<11" count or a hidden rate has no bar or point)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from pipelines.dashboard.sections import ALL, MEDICINE_LABEL
 from schemas.contract import TIMEPOINTS
@@ -11,10 +15,25 @@ from schemas.contract import TIMEPOINTS
 COLOURS = {ALL: "#1d2330", "ketamine": "#3d7ab8", "esketamine": "#6aa9d8", "psilocybin": "#c7782e",
            "mdma": "#8a5ab0", "lsd": "#4e9a6b", "other": "#8c8c8c"}
 SEQUENCE = ["#3d7ab8", "#c7782e", "#4e9a6b", "#8a5ab0", "#b04a5a"]
+THEME = "plotly_white"
+
+
+@contextmanager
+def themed() -> Iterator[None]:
+    """Every figure made and written inside wears THEME. Named in each figure's layout, plotly
+    deep-copies the whole template into every figure (a fifth of the dashboard step at regional
+    scale); as plotly's default while the pages are drawn, the figures' JSON is the same and the copy
+    is not made. The previous default is put back."""
+    previous = pio.templates.default
+    pio.templates.default = THEME
+    try:
+        yield
+    finally:
+        pio.templates.default = previous
 
 
 def _layout(fig: go.Figure, *, y: str = "", x: str = "", height: int = 340, **extra) -> go.Figure:
-    settings = dict(template="plotly_white", height=height, margin=dict(l=60, r=20, t=30, b=50),
+    settings = dict(height=height, margin=dict(l=60, r=20, t=30, b=50),
                     font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=13),
                     legend=dict(orientation="h", y=-0.2), yaxis_title=y, xaxis_title=x)
     fig.update_layout(**{**settings, **extra})
