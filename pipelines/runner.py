@@ -146,6 +146,8 @@ def health(home: RegistryHome, runs: int = 5) -> tuple[list[tuple[str, str, floa
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     failing = []
     for key, record in sorted(latest.items(), key=lambda kv: kv[0].to_user_string()):
+        if record.status == AssetCheckExecutionRecordStatus.PLANNED:
+            continue  # not evaluated: its run failed before it (the failed run is listed above)
         evaluation = record.evaluation
         if record.status == AssetCheckExecutionRecordStatus.FAILED or (evaluation and not evaluation.passed):
             severity = evaluation.severity.value if evaluation else "ERROR"

@@ -1,14 +1,12 @@
-"""Resources: the registry home and the dbt CLI, shared by every asset."""
+"""Resources: the registry home, shared by every asset (dbt is run by the dbt asset itself:
+pipelines/dbt_invocation.py)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from dagster import ConfigurableResource
-from dagster_dbt import DbtCliResource
 
-from pipelines.dbt import registry_dbt
 from pipelines.home import RegistryHome
 
 
@@ -26,9 +24,4 @@ class RegistryResource(ConfigurableResource):
 def default_resources(home: RegistryHome | None = None) -> dict:
     """The resources of one code location; `home` pins it to one registry home, otherwise each run
     reads $REGISTRY_HOME."""
-    return {
-        "registry": RegistryResource(home=str(home.root) if home else ""),
-        # The dbt installed beside this interpreter, whatever PATH says (the venv is not activated).
-        "dbt": DbtCliResource(project_dir=registry_dbt,
-                              dbt_executable=str(Path(sys.executable).parent / "dbt")),
-    }
+    return {"registry": RegistryResource(home=str(home.root) if home else "")}

@@ -1,30 +1,37 @@
 """Warehouse assets: the dbt project (one `dbt build` per run) and the published database."""
 
+import json
 
 from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
+    AssetKey,
     AssetSelection,
+    Config,
     DagsterRunStatus,
+    DefaultScheduleStatus,
     DefaultSensorStatus,
+    Failure,
+    MaterializeResult,
     RunRequest,
     RunStatusSensorContext,
-    run_status_sensor,
-    AssetKey,
-    Config,
-    DefaultScheduleStatus,
-    MaterializeResult,
     ScheduleDefinition,
     asset,
     define_asset_job,
+    run_status_sensor,
 )
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
+from pipelines import dbt_invocation
 from pipelines.dbt import (
     RegistryTranslator,
     build_args,
-    build_target,
+    build_env,
     ensure_manifest,
     needs_full_refresh,
+    node_keys,
     record_build,
 )
 from pipelines.defs.ingest import ingest_job
@@ -46,17 +53,55 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False
 
 
-@dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=RegistryTranslator())
-def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, registry: RegistryResource,
-                        config: DbtBuildConfig):
-    """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests."""
+MANIFEST = ensure_manifest()
+DBT_KEYS = node_keys(json.loads(MANIFEST.read_text()), RegistryTranslator())
+TEST_FAILED = {"fail": AssetCheckSeverity.ERROR, "error": AssetCheckSeverity.ERROR,
+               "warn": AssetCheckSeverity.WARN}
+
+
+@dbt_assets(manifest=MANIFEST, dagster_dbt_translator=RegistryTranslator())
+def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResource, config: DbtBuildConfig):
+    """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests: each
+    model's materialization and each test's check result as dbt finishes it."""
     home = registry.paths
     home.warehouse_db.parent.mkdir(parents=True, exist_ok=True)
     full_refresh = config.full_refresh or needs_full_refresh(home)
     context.log.info("dbt build: " + ("full refresh" if full_refresh else "incremental"))
-    yield from dbt.cli(build_args(home, full_refresh), context=context,
-                       target_path=build_target(home)).stream()
+    selected = set(context.selected_asset_keys) | set(context.selected_asset_check_keys)
+    failed = []
+    for item in dbt_invocation.run(build_args(home, full_refresh, _selection(context)), build_env(home)):
+        if isinstance(item, dbt_invocation.LogLine):
+            print(item.text, flush=True)  # the step's stdout: the build log staff read
+        elif isinstance(item, dbt_invocation.NodeResult):
+            key = DBT_KEYS.get(item.unique_id)
+            if item.status not in ("success", "pass", "skipped"):
+                failed.append(f"{item.unique_id.split('.')[-1]} ({item.status})")
+            if key in selected:
+                yield from _dagster_events(key, item)
+        elif not item.success:
+            raise Failure("dbt build failed: " + (", ".join(failed) or item.error or "see the build log"),
+                          metadata={"failed": ", ".join(failed), "error": item.error or ""})
     record_build(home)
+
+
+def _selection(context: AssetExecutionContext) -> list[str] | None:
+    """The models staff picked in the UI (dbt selects their tests with them); None builds all."""
+    if set(context.selected_asset_keys) == set(context.assets_def.keys):
+        return None
+    return sorted(uid.split(".")[-1] for uid, key in DBT_KEYS.items() if key in context.selected_asset_keys)
+
+
+def _dagster_events(key: AssetKey | AssetCheckKey, result: dbt_invocation.NodeResult):
+    metadata = {"dbt_status": result.status, "dbt_message": result.message or "",
+                "dbt_seconds": result.seconds}
+    if isinstance(key, AssetKey):
+        if result.status == "success":
+            yield MaterializeResult(asset_key=key, metadata=metadata)
+    elif result.status != "skipped":
+        yield AssetCheckResult(asset_key=key.asset_key, check_name=key.name,
+                               passed=result.status == "pass",
+                               severity=TEST_FAILED.get(result.status, AssetCheckSeverity.ERROR),
+                               metadata={**metadata, "failing_rows": result.failures})
 
 
 @asset(
