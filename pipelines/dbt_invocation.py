@@ -8,8 +8,9 @@ and not dbt in the pipeline's process: dbt-duckdb keeps the warehouse open until
 publish step opens it next, with other settings), and dbt's memory (DuckDB's, up to its 4 GB cap) is
 returned to the machine when the child ends.
 
-The child writes one JSON object per line on stdout: {"log": text} for what dbt would print,
-{"node": {...}} for each finished model or test, and last {"done": bool, "error": text|null}.
+The child reads its command as one JSON list on stdin (so it can be started, and load dbt, before the
+command is known) and writes one JSON object per line on stdout: {"log": text} for what dbt would
+print, {"node": {...}} for each finished model or test, and last {"done": bool, "error": text|null}.
 """
 
 from __future__ import annotations
@@ -48,18 +49,52 @@ class LogLine:
     text: str
 
 
+# What the child imports as soon as it starts, before it knows its command: dbt, its DuckDB adapter
+# and what the project's Python model (mart_alliance_vs_dose) imports, so that a child started when a
+# run starts has loaded them by the time the run reaches dbt.
+PRELOAD = ("dbt.cli.main", "dbt.adapters.duckdb", "statsmodels.api")
+
+
+class DbtChild:
+    """A child process for one dbt command: it starts loading dbt at once and waits for the command
+    (`run`); `stop` ends it if it was never given one."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self._process = subprocess.Popen([sys.executable, "-m", __name__, "--wait"], env=dict(env),
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                         bufsize=1)
+        self._used = False
+
+    def run(self, args: Sequence[str]) -> Iterator[NodeResult | LogLine | Finished]:
+        """Run `dbt <args>`; yields as dbt goes and ends with one `Finished`."""
+        if self._used:
+            raise RuntimeError("a dbt child runs one command")
+        self._used = True
+        process = self._process
+        process.stdin.write(json.dumps([*args, *CHILD_FLAGS]) + "\n")
+        process.stdin.close()
+        finished = None
+        with process:
+            for line in process.stdout:
+                item = _parse(line)
+                finished = item if isinstance(item, Finished) else finished
+                yield item
+        if finished is None:  # the child died before reporting (killed, out of memory)
+            yield Finished(False, f"dbt exited with code {process.returncode} before it finished")
+
+    def stop(self) -> None:
+        """End a child that was never given a command (it has only imported modules)."""
+        if not self._used:
+            self._used = True
+            self._process.kill()
+            self._process.wait()
+            self._process.stdin.close()
+            self._process.stdout.close()
+
+
 def run(args: Sequence[str], env: Mapping[str, str]) -> Iterator[NodeResult | LogLine | Finished]:
-    """Run `dbt <args>` in a child process; yields as dbt goes and ends with one `Finished`."""
-    child = subprocess.Popen([sys.executable, "-m", __name__, *args, *CHILD_FLAGS], env=dict(env),
-                             stdout=subprocess.PIPE, text=True, bufsize=1)
-    finished = None
-    with child:
-        for line in child.stdout:
-            item = _parse(line)
-            finished = item if isinstance(item, Finished) else finished
-            yield item
-    if finished is None:  # the child died before reporting (killed, out of memory)
-        yield Finished(False, f"dbt exited with code {child.returncode} before it finished")
+    """Run `dbt <args>` in a child started now."""
+    return DbtChild(env).run(args)
 
 
 def _parse(line: str) -> NodeResult | LogLine | Finished:
@@ -74,7 +109,14 @@ def _parse(line: str) -> NodeResult | LogLine | Finished:
     return LogLine(message.get("log", ""))
 
 
-def _main(args: list[str]) -> int:
+def _main() -> int:
+    import importlib
+
+    for module in PRELOAD:
+        importlib.import_module(module)
+    command = sys.stdin.readline()
+    if not command:  # stopped before it was given a command
+        return 0
     from dbt.cli.main import dbtRunner
 
     out, lock = sys.stdout, threading.Lock()
@@ -93,11 +135,11 @@ def _main(args: list[str]) -> int:
         elif event.info.level in SHOWN_LEVELS and event.info.msg:
             send({"log": event.info.msg})
 
-    outcome = dbtRunner(callbacks=[report]).invoke(args)
+    outcome = dbtRunner(callbacks=[report]).invoke(json.loads(command))
     send({"done": bool(outcome.success),
           "error": None if outcome.exception is None else str(outcome.exception)})
     return 0 if outcome.success else 1
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    sys.exit(_main())

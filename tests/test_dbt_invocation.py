@@ -32,7 +32,7 @@ def test_full_refresh_without_a_warehouse_or_after_the_models_changed(tmp_path):
 
 def test_the_nightly_schedule_asks_for_a_full_refresh():
     from pipelines.definitions import defs
-    from pipelines.defs.warehouse import nightly_build
+    from pipelines.defs.jobs import nightly_build
 
     (request,) = nightly_build.evaluate_tick(build_schedule_context()).run_requests
     config = validate_run_config(defs.resolve_job_def("build_registry"), request.run_config)

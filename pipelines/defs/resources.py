@@ -1,12 +1,15 @@
-"""Resources: the registry home, shared by every asset (dbt is run by the dbt asset itself:
-pipelines/dbt_invocation.py)."""
+"""Resources: the registry home, shared by every asset, and dbt."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
+from pipelines.dbt import build_env
+from pipelines.dbt_invocation import DbtChild, Finished, LogLine, NodeResult
 from pipelines.home import RegistryHome
 
 
@@ -21,7 +24,28 @@ class RegistryResource(ConfigurableResource):
         return RegistryHome(Path(self.home).resolve()) if self.home else RegistryHome.from_env()
 
 
+class DbtResource(ConfigurableResource):
+    """dbt in a child process of its own (pipelines/dbt_invocation.py), started when a run that
+    builds the warehouse starts: it loads dbt while the run guards the uploads, so the dbt step does
+    not wait for it (about 2 s of every run)."""
+
+    registry: RegistryResource
+    _child: DbtChild | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._child = DbtChild(build_env(self.registry.paths))
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._child is not None:
+            self._child.stop()
+
+    def run(self, args: Sequence[str]) -> Iterator[NodeResult | LogLine | Finished]:
+        child, self._child = self._child or DbtChild(build_env(self.registry.paths)), None
+        return child.run(args)
+
+
 def default_resources(home: RegistryHome | None = None) -> dict:
     """The resources of one code location; `home` pins it to one registry home, otherwise each run
     reads $REGISTRY_HOME."""
-    return {"registry": RegistryResource(home=str(home.root) if home else "")}
+    registry = RegistryResource(home=str(home.root) if home else "")
+    return {"registry": registry, "dbt": DbtResource(registry=registry)}

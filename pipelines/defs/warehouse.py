@@ -8,19 +8,10 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
-    AssetSelection,
     Config,
-    DagsterRunStatus,
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
     Failure,
     MaterializeResult,
-    RunRequest,
-    RunStatusSensorContext,
-    ScheduleDefinition,
     asset,
-    define_asset_job,
-    run_status_sensor,
 )
 from dagster_dbt import dbt_assets
 
@@ -28,14 +19,12 @@ from pipelines import dbt_invocation
 from pipelines.dbt import (
     RegistryTranslator,
     build_args,
-    build_env,
     ensure_manifest,
     needs_full_refresh,
     node_keys,
     record_build,
 )
-from pipelines.defs.ingest import ingest_job
-from pipelines.defs.resources import RegistryResource
+from pipelines.defs.resources import DbtResource, RegistryResource
 from pipelines.publish import publish
 
 MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes",
@@ -60,7 +49,8 @@ TEST_FAILED = {"fail": AssetCheckSeverity.ERROR, "error": AssetCheckSeverity.ERR
 
 
 @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=RegistryTranslator())
-def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResource, config: DbtBuildConfig):
+def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResource, dbt: DbtResource,
+                        config: DbtBuildConfig):
     """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests: each
     model's materialization and each test's check result as dbt finishes it."""
     home = registry.paths
@@ -69,7 +59,7 @@ def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResour
     context.log.info("dbt build: " + ("full refresh" if full_refresh else "incremental"))
     selected = set(context.selected_asset_keys) | set(context.selected_asset_check_keys)
     failed = []
-    for item in dbt_invocation.run(build_args(home, full_refresh, _selection(context)), build_env(home)):
+    for item in dbt.run(build_args(home, full_refresh, _selection(context))):
         if isinstance(item, dbt_invocation.LogLine):
             print(item.text, flush=True)  # the step's stdout: the build log staff read
         elif isinstance(item, dbt_invocation.NodeResult):
@@ -116,23 +106,3 @@ def published_registry(context: AssetExecutionContext, registry: RegistryResourc
     context.log.info(f"published {home.published_db}: {counts}")
     return MaterializeResult(metadata={"path": str(home.published_db),
                                        **{f"rows_{t}": n for t, n in counts.items()}})
-
-
-build_job = define_asset_job(
-    "build_registry", selection=AssetSelection.assets(registry_dbt_models).downstream(),
-    description="dbt build of every model and test, publish the marts, then everything built from "
-                "the published database (the dashboards).")
-
-nightly_build = ScheduleDefinition(
-    job=build_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
-    run_config={"ops": {"registry_dbt_models": {"config": {"full_refresh": True}}}},
-    description="Full rebuild every night, whatever arrived: every model from the whole lake.")
-
-
-@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job],
-                   request_job=build_job, default_status=DefaultSensorStatus.RUNNING,
-                   description="One build after each successful ingest run (the landing sensor "
-                               "starts one ingest run at a time, so dbt runs once per batch).")
-def build_after_ingest(context: RunStatusSensorContext):
-    return RunRequest(run_key=f"build-after-{context.dagster_run.run_id}")
