@@ -27,15 +27,19 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 # a busy 2-core machine, where threads spin against each other, and 2 s with one.
 
 
+def project_args(home: RegistryHome) -> list[str]:
+    """Where dbt finds the project and writes its target and log: under the registry home, never
+    into the repository."""
+    return ["--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+            "--target-path", str(build_target(home)), "--log-path", str(home.dbt_dir / "logs")]
+
+
 def build_args(home: RegistryHome, full_refresh: bool = False, select: list[str] | None = None) -> list[str]:
     """The one dbt command a pipeline run issues: models and their data tests, no unit tests (the
     test suite runs those), or only the `select`ed models and their tests when staff materialise a
-    few. Its target and log go under the registry home, not into the repository. The episode-scoped
-    models are incremental (they recompute the episodes whose uploads changed); `full_refresh`
-    rebuilds them from the whole lake."""
-    args = ["build", "--exclude-resource-type", "unit_test",
-            "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-            "--target-path", str(build_target(home)), "--log-path", str(home.dbt_dir / "logs"),
+    few. The episode-scoped models are incremental (they recompute the episodes whose uploads
+    changed); `full_refresh` rebuilds them from the whole lake."""
+    args = ["build", "--exclude-resource-type", "unit_test", *project_args(home),
             *(["--select", *select] if select else [])]
     return [*args, "--full-refresh"] if full_refresh else args
 

@@ -8,8 +8,8 @@ and not dbt in the pipeline's process: dbt-duckdb keeps the warehouse open until
 publish step opens it next, with other settings), and dbt's memory (DuckDB's, up to its 4 GB cap) is
 returned to the machine when the child ends.
 
-The child reads its command as one JSON list on stdin (so it can be started, and load dbt, before the
-command is known) and writes one JSON object per line on stdout: {"log": text} for what dbt would
+The child reads its command as one JSON list on stdin (so it can be started, load dbt and parse the
+project before the command is known) and writes one JSON object per line on stdout: {"log": text} for what dbt would
 print, {"node": {...}} for each finished model or test, and last {"done": bool, "error": text|null}.
 """
 
@@ -56,13 +56,14 @@ PRELOAD = ("dbt.cli.main", "dbt.adapters.duckdb", "statsmodels.api")
 
 
 class DbtChild:
-    """A child process for one dbt command: it starts loading dbt at once and waits for the command
-    (`run`); `stop` ends it if it was never given one."""
+    """A child process for one dbt command on one project: as soon as it starts it loads dbt and
+    parses the project (`project_args`: where the project, target and log are), then waits for the
+    command (`run`); `stop` ends it if it was never given one."""
 
-    def __init__(self, env: Mapping[str, str]):
-        self._process = subprocess.Popen([sys.executable, "-m", __name__, "--wait"], env=dict(env),
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                         bufsize=1)
+    def __init__(self, env: Mapping[str, str], project_args: Sequence[str]):
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, *project_args, *CHILD_FLAGS], env=dict(env),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self._used = False
 
     def run(self, args: Sequence[str]) -> Iterator[NodeResult | LogLine | Finished]:
@@ -83,18 +84,13 @@ class DbtChild:
             yield Finished(False, f"dbt exited with code {process.returncode} before it finished")
 
     def stop(self) -> None:
-        """End a child that was never given a command (it has only imported modules)."""
+        """End a child that was never given a command (it has only loaded and parsed)."""
         if not self._used:
             self._used = True
             self._process.kill()
             self._process.wait()
             self._process.stdin.close()
             self._process.stdout.close()
-
-
-def run(args: Sequence[str], env: Mapping[str, str]) -> Iterator[NodeResult | LogLine | Finished]:
-    """Run `dbt <args>` in a child started now."""
-    return DbtChild(env).run(args)
 
 
 def _parse(line: str) -> NodeResult | LogLine | Finished:
@@ -109,15 +105,20 @@ def _parse(line: str) -> NodeResult | LogLine | Finished:
     return LogLine(message.get("log", ""))
 
 
-def _main() -> int:
+def _main(project_args: list[str]) -> int:
     import importlib
 
     for module in PRELOAD:
         importlib.import_module(module)
+    from dbt.cli.main import dbtRunner
+
+    # Parsed before the command arrives; handed to the command's runner, which then does not parse
+    # again. If the project does not parse, the command parses it and reports why.
+    parsed = dbtRunner().invoke(["parse", *project_args])
+    manifest = parsed.result if parsed.success else None
     command = sys.stdin.readline()
     if not command:  # stopped before it was given a command
         return 0
-    from dbt.cli.main import dbtRunner
 
     out, lock = sys.stdout, threading.Lock()
 
@@ -135,11 +136,11 @@ def _main() -> int:
         elif event.info.level in SHOWN_LEVELS and event.info.msg:
             send({"log": event.info.msg})
 
-    outcome = dbtRunner(callbacks=[report]).invoke(json.loads(command))
+    outcome = dbtRunner(manifest=manifest, callbacks=[report]).invoke(json.loads(command))
     send({"done": bool(outcome.success),
           "error": None if outcome.exception is None else str(outcome.exception)})
     return 0 if outcome.success else 1
 
 
 if __name__ == "__main__":
-    sys.exit(_main())
+    sys.exit(_main(sys.argv[1:]))
