@@ -8,7 +8,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from dagster import AssetKey
+from dagster import AssetCheckKey, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
 from pipelines.home import RegistryHome
@@ -20,21 +20,34 @@ PARSE_DIR = RegistryHome.from_env().dbt_dir / "parse"
 registry_dbt = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=PARSE_DIR)
 LAKE_SOURCE = "lake"
 
-# Air-gapped: no usage statistics, and dbt's own log goes beside the registry's other logs.
+# Air-gapped: no usage statistics (the parse below runs in this process).
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-# dbt runs as a child process with this environment. Its one numerical model (mart_alliance_vs_dose:
-# the SVD of a 29,000 x 210 design at regional scale) took 14 to 22 s with OpenBLAS's default
-# thread per core on a busy 2-core machine, where threads spin against each other, and 2 s with one.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# dbt runs as a child process (build_env). Its one numerical model (mart_alliance_vs_dose: the SVD of
+# a 29,000 x 210 design at regional scale) took 14 to 22 s with OpenBLAS's default thread per core on
+# a busy 2-core machine, where threads spin against each other, and 2 s with one.
 
 
-def build_args(home: RegistryHome, full_refresh: bool = False) -> list[str]:
+def project_args(home: RegistryHome) -> list[str]:
+    """Where dbt finds the project and writes its target and log: under the registry home, never
+    into the repository."""
+    return ["--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+            "--target-path", str(build_target(home)), "--log-path", str(home.dbt_dir / "logs")]
+
+
+def build_args(home: RegistryHome, full_refresh: bool = False, select: list[str] | None = None) -> list[str]:
     """The one dbt command a pipeline run issues: models and their data tests, no unit tests (the
-    test suite runs those). Its log goes under the registry home, not into the repository. The
-    episode-scoped models are incremental (they recompute the episodes whose uploads changed);
-    `full_refresh` rebuilds them from the whole lake."""
-    args = ["build", "--exclude-resource-type", "unit_test", "--log-path", str(home.dbt_dir / "logs")]
+    test suite runs those), or only the `select`ed models and their tests when staff materialise a
+    few. The episode-scoped models are incremental (they recompute the episodes whose uploads
+    changed); `full_refresh` rebuilds them from the whole lake."""
+    args = ["build", "--exclude-resource-type", "unit_test", *project_args(home),
+            *(["--select", *select] if select else [])]
     return [*args, "--full-refresh"] if full_refresh else args
+
+
+def build_env(home: RegistryHome) -> dict[str, str]:
+    """dbt's environment: the profile and the lake sources read REGISTRY_HOME."""
+    return {**os.environ, "REGISTRY_HOME": str(home.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
 
 
 def project_fingerprint() -> str:
@@ -113,3 +126,16 @@ class RegistryTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props) -> str:
         return "warehouse"
+
+
+def node_keys(manifest: dict, translator: DagsterDbtTranslator) -> dict[str, AssetKey | AssetCheckKey]:
+    """dbt unique_id -> what Dagster calls it: each model an asset, each data test a check named
+    after the test on the asset of the model it is attached to (as `@dbt_assets` names them)."""
+    keys: dict[str, AssetKey | AssetCheckKey] = {}
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] == "model":
+            keys[unique_id] = translator.get_asset_key(node)
+        elif node["resource_type"] == "test" and node.get("attached_node") in manifest["nodes"]:
+            model = manifest["nodes"][node["attached_node"]]
+            keys[unique_id] = AssetCheckKey(translator.get_asset_key(model), node["name"])
+    return keys

@@ -2,19 +2,12 @@
 
 from dagster import Definitions
 
-from pipelines.home import RegistryHome
-
 from pipelines.defs.dashboard import dashboard
-from pipelines.defs.ingest import ingest_job, lake_uploads, landing_sensor
+from pipelines.defs.ingest import lake_uploads
+from pipelines.defs.jobs import build_job, landing_sensor, nightly_build, process_job
 from pipelines.defs.resources import default_resources
-from pipelines.defs.warehouse import (
-    build_after_ingest,
-    build_job,
-    nightly_build,
-    published_registry,
-    registry_dbt_models,
-)
-
+from pipelines.defs.warehouse import published_registry, registry_dbt_models
+from pipelines.home import RegistryHome
 
 
 def registry_definitions(home: RegistryHome | None = None) -> Definitions:
@@ -22,8 +15,8 @@ def registry_definitions(home: RegistryHome | None = None) -> Definitions:
     $REGISTRY_HOME as each run finds it (`dagster dev`)."""
     return Definitions(
         assets=[lake_uploads, registry_dbt_models, published_registry, dashboard],
-        jobs=[ingest_job, build_job],
-        sensors=[landing_sensor, build_after_ingest],
+        jobs=[process_job, build_job],
+        sensors=[landing_sensor],
         schedules=[nightly_build],
         resources=default_resources(home),
     )

@@ -44,14 +44,19 @@ class RunSummary:
 BUILD_STEPS = {"registry_dbt_models": "dbt", "published__registry": "publish", "dashboard": "dashboard"}
 
 
+class IngestFailed(RuntimeError):
+    """The run stopped in the guard (before anything was built)."""
+
+
 def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
-    """Guard what is new in landing/, then build and publish once. With nothing new and a published
-    database and dashboard in place, nothing is touched."""
+    """Guard what is new in landing/, then build and publish once: one `process_uploads` run, the
+    job the landing sensor starts. With nothing new, `build_registry` only if the published database
+    or the dashboard is missing; otherwise nothing is touched."""
     use_home(home)
     from dagster import DagsterInstance
 
     from pipelines.definitions import registry_definitions
-    from pipelines.defs.ingest import ingest_job
+    from pipelines.defs.jobs import build_job, process_job
     from pipelines.landing import plan_ingest
     from pipelines.manifest import Manifest
 
@@ -62,35 +67,39 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     started = time.perf_counter()
     plan = plan_ingest(home)
     summary.seconds["plan"] = time.perf_counter() - started
-    jobs_wall, asset_plan = 0.0, 0.0
     if plan.uploads:
-        summary.site_months = plan.site_months
-        last = Manifest(home.manifest_db).last_upload_id()
-        status(f"Guarding {len(plan.uploads)} uploads of {len(plan.site_months)} site-months")
-        started = time.perf_counter()
-        result = defs.resolve_job_def(ingest_job.name).execute_in_process(
-            instance=instance, tags={"dagster/run_key": plan.run_key}, run_config=QUIET)
-        jobs_wall += time.perf_counter() - started
+        summary.site_months, last = plan.site_months, Manifest(home.manifest_db).last_upload_id()
+        status(f"Guarding {len(plan.uploads)} uploads of {len(plan.site_months)} site-months, "
+               "then building the warehouse with dbt and publishing")
+        job, tags = process_job, {"dagster/run_key": plan.run_key}
+    elif not home.published_db.exists() or not (home.dashboard / "index.html").exists():
+        status("Building the warehouse with dbt and publishing")
+        job, tags = build_job, {}
+    else:
+        summary.seconds["dagster"] = 0.0
+        return summary
+    del plan  # at national scale a first run plans 600,000 uploads: not held while dbt runs
+    summary.build_log = home.dbt_dir / "logs" / "last-build.log"
+    summary.build_log.parent.mkdir(parents=True, exist_ok=True)
+    # The dbt step prints dbt's output on stdout: the terminal gets the summary, the file all of it.
+    started = time.perf_counter()
+    with summary.build_log.open("w") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_job_def(job.name).execute_in_process(
+            instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
+    jobs_wall = time.perf_counter() - started
+    asset_plan = 0.0
+    if summary.site_months:
+        if result.is_node_failed("lake_uploads"):
+            raise IngestFailed(result.failure_data_for_node("lake_uploads").error.to_string())
         (first, *_) = result.asset_materializations_for_node("lake_uploads")
         for stage in ("guard", "lake_write", "records"):
             summary.seconds[stage] = first.metadata[f"{stage}_seconds"].value
         asset_plan = first.metadata["plan_seconds"].value
         summary.seconds["plan"] += asset_plan
         summary.processed = Manifest(home.manifest_db).tally(after=last)
-    del plan  # at national scale a first run plans 600,000 uploads: not held while dbt runs
-    if summary.site_months or not home.published_db.exists() or not (home.dashboard / "index.html").exists():
-        status("Building the warehouse with dbt and publishing")
-        summary.build_log = home.dbt_dir / "logs" / "last-build.log"
-        summary.build_log.parent.mkdir(parents=True, exist_ok=True)
-        # dagster-dbt echoes every dbt event to stdout; the terminal gets the summary, the file all.
-        started = time.perf_counter()
-        with summary.build_log.open("w") as log, contextlib.redirect_stdout(log):
-            result = defs.resolve_job_def("build_registry").execute_in_process(
-                instance=instance, run_config=QUIET, raise_on_error=False)
-        jobs_wall += time.perf_counter() - started
-        summary.seconds.update(step_seconds(instance, result.run_id, BUILD_STEPS))
-        summary.built = result.success
-        summary.published = published_counts(home.published_db)
+    summary.seconds.update(step_seconds(instance, result.run_id, BUILD_STEPS))
+    summary.built = result.success
+    summary.published = published_counts(home.published_db)
     work = asset_plan + sum(v for k, v in summary.seconds.items() if k != "plan")
     summary.seconds["dagster"] = max(0.0, jobs_wall - work)
     return summary
@@ -146,6 +155,8 @@ def health(home: RegistryHome, runs: int = 5) -> tuple[list[tuple[str, str, floa
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     failing = []
     for key, record in sorted(latest.items(), key=lambda kv: kv[0].to_user_string()):
+        if record.status == AssetCheckExecutionRecordStatus.PLANNED:
+            continue  # not evaluated: its run failed before it (the failed run is listed above)
         evaluation = record.evaluation
         if record.status == AssetCheckExecutionRecordStatus.FAILED or (evaluation and not evaluation.passed):
             severity = evaluation.severity.value if evaluation else "ERROR"

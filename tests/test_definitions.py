@@ -11,7 +11,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from pipelines.definitions import defs
-from pipelines.defs.ingest import landing_sensor
+from pipelines.defs.jobs import landing_sensor
 from pipelines.defs.resources import RegistryResource
 from tests.factories import intake_row, to_csv
 
@@ -42,9 +42,15 @@ def test_contracts_and_dbt_tests_are_asset_checks():
 
 
 def test_sensors_schedule_and_jobs():
-    assert {s.name for s in defs.sensors} == {"landing_sensor", "build_after_ingest"}
+    assert {s.name for s in defs.sensors} == {"landing_sensor"}
     assert [s.cron_schedule for s in defs.schedules] == ["0 2 * * *"]
-    assert defs.resolve_job_def("ingest_uploads") and defs.resolve_job_def("build_registry")
+    # The sensor's one run guards the uploads and builds everything downstream of them.
+    assert defs.resolve_sensor_def("landing_sensor").job_name == "process_uploads"
+    processed = defs.resolve_job_def("process_uploads").asset_layer.selected_asset_keys
+    assert {AssetKey(["lake", "intake"]), AssetKey(["marts", "dim_episodes"]),
+            AssetKey(["published", "registry"]), AssetKey(["dashboard"])} <= processed
+    built = defs.resolve_job_def("build_registry").asset_layer.selected_asset_keys
+    assert AssetKey(["lake", "intake"]) not in built and AssetKey(["dashboard"]) in built
 
 
 def test_dagster_loads_the_workspace_like_dagster_dev(tmp_path):
@@ -101,6 +107,6 @@ def test_definitions_bound_to_a_home_read_that_home(tmp_path):
     from pipelines.home import RegistryHome
 
     bound = registry_definitions(RegistryHome(tmp_path))
-    assert bound.resolve_job_def("ingest_uploads") and bound.resolve_job_def("build_registry")
+    assert bound.resolve_job_def("process_uploads") and bound.resolve_job_def("build_registry")
     registry = bound.resources["registry"]
     assert registry.paths.root == tmp_path and defs.resources["registry"].home == ""

@@ -167,7 +167,7 @@ def test_status_shows_staff_the_submissions_runs_and_failing_checks(home, capsys
     text = capsys.readouterr().out
     bos = next(line for line in text.splitlines() if "BOS01" in line)
     assert "◐✔·" in bos and "··✔" in bos  # Jan: intake with quarantine + alliance; Feb: follow-up
-    assert "build_registry" in text and "SUCCESS" in text
+    assert "process_uploads" in text and "SUCCESS" in text
     assert "lake/intake contract (warn)" in text  # C0003's quarantined row
 
 

@@ -1,4 +1,4 @@
-"""Ingest assets: one Parquet table per kind in the lake, and the sensor that notices new uploads.
+"""Ingest assets: one Parquet table per kind in the lake (the landing sensor is in jobs.py).
 
 The lake assets are not partitioned. The manifest (manifest.duckdb) is the record of what was
 ingested, one row per upload; each run materialises each kind once, with what arrived in that run as
@@ -18,18 +18,10 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
-    DagsterRunStatus,
-    DefaultSensorStatus,
     Failure,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    RunsFilter,
-    SensorEvaluationContext,
-    SkipReason,
-    define_asset_job,
     multi_asset,
-    sensor,
 )
 
 from pipelines.defs.resources import RegistryResource
@@ -133,23 +125,3 @@ def _uploads_table(outcomes: list[IngestOutcome]) -> str:
     if len(outcomes) > MAX_LISTED:
         lines.append(f"| ... {len(outcomes) - MAX_LISTED} more | | | | |")
     return "\n".join(lines)
-
-
-ingest_job = define_asset_job("ingest_uploads", selection=[lake_uploads],
-                              description="Guard every new or changed upload in landing/.")
-
-
-@sensor(job=ingest_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description="Watches landing/<site>/<YYYY-MM>/ for new or changed files (stat, then sha256).")
-def landing_sensor(context: SensorEvaluationContext, registry: RegistryResource):
-    in_flight = context.instance.get_runs(filters=RunsFilter(
-        job_name=ingest_job.name, statuses=[DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED,
-                                            DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]),
-        limit=1)
-    if in_flight:
-        return SkipReason("an ingest run is in progress; new files are picked up after it")
-    plan = plan_ingest(registry.paths)
-    if not plan.uploads:
-        return SkipReason(f"no new or changed uploads among {plan.files_seen} landing files")
-    return RunRequest(run_key=plan.run_key, tags={"site_months": str(len(plan.site_months)),
-                                                  "uploads": str(len(plan.uploads))})

@@ -1,34 +1,30 @@
 """Warehouse assets: the dbt project (one `dbt build` per run) and the published database."""
 
+import json
 
 from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
-    AssetSelection,
-    DagsterRunStatus,
-    DefaultSensorStatus,
-    RunRequest,
-    RunStatusSensorContext,
-    run_status_sensor,
     AssetKey,
     Config,
-    DefaultScheduleStatus,
+    Failure,
     MaterializeResult,
-    ScheduleDefinition,
     asset,
-    define_asset_job,
 )
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
+from pipelines import dbt_invocation
 from pipelines.dbt import (
     RegistryTranslator,
     build_args,
-    build_target,
     ensure_manifest,
     needs_full_refresh,
+    node_keys,
     record_build,
 )
-from pipelines.defs.ingest import ingest_job
-from pipelines.defs.resources import RegistryResource
+from pipelines.defs.resources import DbtResource, RegistryResource
 from pipelines.publish import publish
 
 MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes",
@@ -46,17 +42,56 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False
 
 
-@dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=RegistryTranslator())
-def registry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, registry: RegistryResource,
+MANIFEST = ensure_manifest()
+DBT_KEYS = node_keys(json.loads(MANIFEST.read_text()), RegistryTranslator())
+TEST_FAILED = {"fail": AssetCheckSeverity.ERROR, "error": AssetCheckSeverity.ERROR,
+               "warn": AssetCheckSeverity.WARN}
+
+
+@dbt_assets(manifest=MANIFEST, dagster_dbt_translator=RegistryTranslator())
+def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResource, dbt: DbtResource,
                         config: DbtBuildConfig):
-    """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests."""
+    """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests: each
+    model's materialization and each test's check result as dbt finishes it."""
     home = registry.paths
     home.warehouse_db.parent.mkdir(parents=True, exist_ok=True)
     full_refresh = config.full_refresh or needs_full_refresh(home)
     context.log.info("dbt build: " + ("full refresh" if full_refresh else "incremental"))
-    yield from dbt.cli(build_args(home, full_refresh), context=context,
-                       target_path=build_target(home)).stream()
+    selected = set(context.selected_asset_keys) | set(context.selected_asset_check_keys)
+    failed = []
+    for item in dbt.run(build_args(home, full_refresh, _selection(context))):
+        if isinstance(item, dbt_invocation.LogLine):
+            print(item.text, flush=True)  # the step's stdout: the build log staff read
+        elif isinstance(item, dbt_invocation.NodeResult):
+            key = DBT_KEYS.get(item.unique_id)
+            if item.status not in ("success", "pass", "skipped"):
+                failed.append(f"{item.unique_id.split('.')[-1]} ({item.status})")
+            if key in selected:
+                yield from _dagster_events(key, item)
+        elif not item.success:
+            raise Failure("dbt build failed: " + (", ".join(failed) or item.error or "see the build log"),
+                          metadata={"failed": ", ".join(failed), "error": item.error or ""})
     record_build(home)
+
+
+def _selection(context: AssetExecutionContext) -> list[str] | None:
+    """The models staff picked in the UI (dbt selects their tests with them); None builds all."""
+    if set(context.selected_asset_keys) == set(context.assets_def.keys):
+        return None
+    return sorted(uid.split(".")[-1] for uid, key in DBT_KEYS.items() if key in context.selected_asset_keys)
+
+
+def _dagster_events(key: AssetKey | AssetCheckKey, result: dbt_invocation.NodeResult):
+    metadata = {"dbt_status": result.status, "dbt_message": result.message or "",
+                "dbt_seconds": result.seconds}
+    if isinstance(key, AssetKey):
+        if result.status == "success":
+            yield MaterializeResult(asset_key=key, metadata=metadata)
+    elif result.status != "skipped":
+        yield AssetCheckResult(asset_key=key.asset_key, check_name=key.name,
+                               passed=result.status == "pass",
+                               severity=TEST_FAILED.get(result.status, AssetCheckSeverity.ERROR),
+                               metadata={**metadata, "failing_rows": result.failures})
 
 
 @asset(
@@ -71,23 +106,3 @@ def published_registry(context: AssetExecutionContext, registry: RegistryResourc
     context.log.info(f"published {home.published_db}: {counts}")
     return MaterializeResult(metadata={"path": str(home.published_db),
                                        **{f"rows_{t}": n for t, n in counts.items()}})
-
-
-build_job = define_asset_job(
-    "build_registry", selection=AssetSelection.assets(registry_dbt_models).downstream(),
-    description="dbt build of every model and test, publish the marts, then everything built from "
-                "the published database (the dashboards).")
-
-nightly_build = ScheduleDefinition(
-    job=build_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
-    run_config={"ops": {"registry_dbt_models": {"config": {"full_refresh": True}}}},
-    description="Full rebuild every night, whatever arrived: every model from the whole lake.")
-
-
-@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job],
-                   request_job=build_job, default_status=DefaultSensorStatus.RUNNING,
-                   description="One build after each successful ingest run (the landing sensor "
-                               "starts one ingest run at a time, so dbt runs once per batch).")
-def build_after_ingest(context: RunStatusSensorContext):
-    return RunRequest(run_key=f"build-after-{context.dagster_run.run_id}")
