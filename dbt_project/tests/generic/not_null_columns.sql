@@ -5,6 +5,9 @@
     count(*) - count(col) per column, then one row per column picked from that single row (plain SQL,
     no engine's UNPIVOT). -#}
 {% test not_null_columns(model, columns) %}
+{%- if not columns -%}
+    {{ exceptions.raise_compiler_error('not_null_columns needs at least one column') }}
+{%- endif %}
 {{ config(meta={'description': 'Required columns, never null: ' ~ columns | join(', ') ~ '.'}) }}
 
 with null_counts as (
