@@ -50,10 +50,15 @@ def build_env(home: RegistryHome) -> dict[str, str]:
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
 
 
+def project_files() -> list[Path]:
+    """The project's models, macros and generic tests: what the warehouse and the manifest come from."""
+    return [p for folder in ("models", "macros", "tests") for p in DBT_DIR.glob(f"{folder}/**/*")]
+
+
 def project_fingerprint() -> str:
     """sha256 over the dbt project's SQL, Python, YAML and macros: what the warehouse is built from."""
     digest = hashlib.sha256()
-    files = [DBT_DIR / "dbt_project.yml", *DBT_DIR.glob("models/**/*"), *DBT_DIR.glob("macros/**/*")]
+    files = [DBT_DIR / "dbt_project.yml", *project_files()]
     for path in sorted(p for p in files if p.is_file() and p.suffix in {".sql", ".py", ".yml", ".md"}):
         digest.update(path.relative_to(DBT_DIR).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -91,7 +96,7 @@ def manifest_is_stale() -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [DBT_DIR / "dbt_project.yml", *DBT_DIR.glob("models/**/*"), *DBT_DIR.glob("macros/**/*")]
+    sources = [DBT_DIR / "dbt_project.yml", *project_files()]
     return any(p.stat().st_mtime > built for p in sources if p.is_file())
 
 

@@ -113,6 +113,6 @@ def test_staff_can_build_a_few_models_with_their_tests(registry_env):
     assert built == set(picked)
     checked = {(c.asset_key, c.check_name, c.passed) for c in result.get_asset_check_evaluations()}
     assert checked == {(AssetKey(["staging", "stg_sites"]), "unique_stg_sites_site_id", True),
-                       (AssetKey(["staging", "stg_sites"]), "not_null_stg_sites_site_id", True),
+                       (AssetKey(["staging", "stg_sites"]), "not_null_columns_stg_sites", True),
                        (AssetKey(["marts", "dim_sites"]), "unique_dim_sites_site_id", True),
-                       (AssetKey(["marts", "dim_sites"]), "not_null_dim_sites_site_id", True)}
+                       (AssetKey(["marts", "dim_sites"]), "not_null_columns_dim_sites", True)}

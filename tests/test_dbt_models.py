@@ -11,6 +11,7 @@ import gc
 import hashlib
 import json
 import math
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -640,6 +641,54 @@ def test_dbt_unit_tests_pass(registry):
     assert len(statuses) >= 5
     assert all(s == "pass" for s in statuses.values()), statuses
     assert result.success
+
+
+# ------------------------------------------------------------------------------------------------
+# Required columns: one not_null_columns test per model
+# ------------------------------------------------------------------------------------------------
+
+def test_required_columns_are_one_test_per_model(registry):
+    """Each model's required columns are checked by one not_null_columns test (one dbt node and one
+    Dagster check), none by a per-column not_null test; the test is named after its model."""
+    manifest = json.loads((registry / "dbt" / "target" / "manifest.json").read_text())
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    kinds = [n["test_metadata"]["name"] for n in tests if "test_metadata" in n]
+    assert "not_null" not in kinds
+    required = {n["attached_node"].split(".")[-1]: n for n in tests
+                if n.get("test_metadata", {}).get("name") == "not_null_columns"}
+    assert len(required) == kinds.count("not_null_columns") == 28
+    dim_episodes = required["dim_episodes"]
+    assert dim_episodes["name"] == "not_null_columns_dim_episodes"
+    assert dim_episodes["test_metadata"]["kwargs"]["columns"] == [
+        "episode_key", "site_id", "client_key", "episode", "sex", "prior_psychedelic_use", "medicine",
+        "route", "sessions_reported", "treated", "finished_course", "medicine_sessions",
+        "rupture_count", "repaired_count"]
+    assert dim_episodes["meta"]["description"] == (
+        "Required columns, never null: episode_key, site_id, client_key, episode, sex, "
+        "prior_psychedelic_use, medicine, route, sessions_reported, treated, finished_course, "
+        "medicine_sessions, rupture_count, repaired_count.")
+
+
+def test_required_columns_pass_on_clean_marts(registry):
+    result = run_dbt(registry, "test", "--select", "test_name:not_null_columns")
+    statuses = {r.node.name: (str(r.status), r.failures) for r in result.result.results}
+    assert len(statuses) == 28
+    assert set(statuses.values()) == {("pass", 0)}
+
+
+def test_required_columns_fail_naming_the_column_and_its_null_rows(registry, tmp_path):
+    """A warehouse where the therapist's 5 of fct_sessions' 15 rows (c01's sessions 1 to 5; c02, c03
+    and c04 have client rows only) lost their adverse_event: the test fails with one row, that column
+    and 5 of 15, and stores it where staff can read it."""
+    home = tmp_path / "home"
+    shutil.copytree(registry, home)
+    with duckdb.connect(str(home / "warehouse" / "registry.duckdb")) as con:
+        con.execute("update marts.fct_sessions set adverse_event = null where rater = 'therapist'")
+    result = run_dbt(home, "test", "--select", "not_null_columns_fct_sessions", "--store-failures")
+    [outcome] = result.result.results
+    assert (str(outcome.status), outcome.failures) == ("fail", 1)
+    assert query(home, "select * from dbt_test__audit.not_null_columns_fct_sessions") == [
+        ("adverse_event", 5, 15)]
 
 
 # ------------------------------------------------------------------------------------------------

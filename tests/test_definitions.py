@@ -37,8 +37,14 @@ def test_contracts_and_dbt_tests_are_asset_checks():
     checks = {key for spec in [defs.resolve_assets_def(AssetKey(["lake", "intake"]))]
               for key in spec.check_keys}
     assert {c.name for c in checks} == {"contract", "on_time"}
-    dbt_checks = defs.resolve_assets_def(AssetKey(["marts", "dim_episodes"])).check_keys
-    assert any(c.asset_key == AssetKey(["marts", "dim_episodes"]) and "unique" in c.name for c in dbt_checks)
+    dim_episodes = AssetKey(["marts", "dim_episodes"])
+    dbt_checks = list(defs.resolve_assets_def(dim_episodes).check_specs)
+    assert any(c.asset_key == dim_episodes and "unique" in c.name for c in dbt_checks)
+    # The required columns are one check per model, and its description names them for the UI.
+    [required] = [c for c in dbt_checks if c.asset_key == dim_episodes and "not_null" in c.name]
+    assert required.name == "not_null_columns_dim_episodes"
+    assert required.description.startswith("Required columns, never null: episode_key, site_id, ")
+    assert required.description.endswith(", rupture_count, repaired_count.")
 
 
 def test_sensors_schedule_and_jobs():
