@@ -5,7 +5,7 @@ from dagster import Definitions
 from pipelines.home import RegistryHome
 
 from pipelines.defs.dashboard import dashboard
-from pipelines.defs.ingest import ingest_job, lake_uploads, landing_sensor
+from pipelines.defs.ingest import PlanHandover, ingest_job, lake_uploads, landing_sensor
 from pipelines.defs.resources import default_resources
 from pipelines.defs.warehouse import (
     build_after_ingest,
@@ -25,7 +25,8 @@ def registry_definitions(home: RegistryHome | None = None) -> Definitions:
         jobs=[ingest_job, build_job],
         sensors=[landing_sensor, build_after_ingest],
         schedules=[nightly_build],
-        resources=default_resources(home),
+        # Empty: the ingest run plans for itself unless `registry run` hands over its plan.
+        resources={**default_resources(home), "landing_plan": PlanHandover()},
     )
 
 

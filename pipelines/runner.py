@@ -51,7 +51,7 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     from dagster import DagsterInstance
 
     from pipelines.definitions import registry_definitions
-    from pipelines.defs.ingest import ingest_job
+    from pipelines.defs.ingest import PlanHandover, ingest_job
     from pipelines.landing import plan_ingest
     from pipelines.manifest import Manifest
 
@@ -68,8 +68,11 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
         last = Manifest(home.manifest_db).last_upload_id()
         status(f"Guarding {len(plan.uploads)} uploads of {len(plan.site_months)} site-months")
         started = time.perf_counter()
+        # The run guards exactly the uploads planned above (its run key names them): no second plan.
+        handover = PlanHandover(plan)
         result = defs.resolve_job_def(ingest_job.name).execute_in_process(
-            instance=instance, tags={"dagster/run_key": plan.run_key}, run_config=QUIET)
+            instance=instance, tags=handover.tags, run_config=QUIET,
+            resources={"landing_plan": handover})
         jobs_wall += time.perf_counter() - started
         (first, *_) = result.asset_materializations_for_node("lake_uploads")
         for stage in ("guard", "lake_write", "records"):

@@ -13,6 +13,7 @@ from dagster import AssetKey, DagsterInstance, build_sensor_context
 from pipelines.definitions import defs
 from pipelines.defs.ingest import landing_sensor
 from pipelines.defs.resources import RegistryResource
+from tests.conftest import TEST_KEY
 from tests.factories import intake_row, to_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,6 +82,62 @@ def test_landing_sensor_asks_for_one_run_over_every_new_upload(landing_home):
         changed = landing_sensor(build_sensor_context(instance=instance,
                                                       resources={"registry": RegistryResource()}))
         assert changed.run_key != request.run_key
+
+
+def lake_metadata(result, kind="intake"):
+    (event,) = [e for e in result.asset_materializations_for_node("lake_uploads")
+                if e.asset_key == AssetKey(["lake", kind])]
+    return {k: v.value for k, v in event.metadata.items()}
+
+
+def test_a_run_launched_by_dagster_plans_for_itself(landing_home, monkeypatch):
+    """The sensor's run (or one started from the UI) carries no plan: the ingest job plans landing/
+    itself and guards the three uploads."""
+    from pipelines.manifest import Manifest
+
+    monkeypatch.setenv("REGISTRY_PSEUDONYM_KEY", TEST_KEY)
+    (landing_home / "sites.csv").write_text("site_id,site_name,region,active_from\n"
+                                            "BOS01,Boston,northeast,2023-01\nNYC02,New York,northeast,2023-01\n")
+    with DagsterInstance.ephemeral() as instance:
+        request = landing_sensor(build_sensor_context(instance=instance,
+                                                      resources={"registry": RegistryResource()}))
+        result = defs.resolve_job_def("ingest_uploads").execute_in_process(
+            instance=instance, tags={"dagster/run_key": request.run_key})
+    metadata = lake_metadata(result)
+    assert (metadata["plan_handed_over"], metadata["uploads_processed"], metadata["sites"]) == (False, 3, 2)
+    assert Manifest(landing_home / "manifest.duckdb").tally().uploads == 3
+
+
+def test_a_plan_handed_over_is_used_once_and_only_by_its_run(landing_home, monkeypatch):
+    """What `registry run` does: the run guards the plan it was handed. The same handover given to
+    a later run is spent (that run plans for itself and finds nothing new), and a plan handed to a
+    run whose key names other uploads is refused before anything is ingested."""
+    from pipelines.defs.ingest import PlanHandover
+    from pipelines.home import RegistryHome
+    from pipelines.landing import plan_ingest
+    from pipelines.manifest import Manifest
+
+    monkeypatch.setenv("REGISTRY_PSEUDONYM_KEY", TEST_KEY)
+    (landing_home / "sites.csv").write_text("site_id,site_name,region,active_from\n"
+                                            "BOS01,Boston,northeast,2023-01\nNYC02,New York,northeast,2023-01\n")
+    home = RegistryHome(landing_home)
+    job = defs.resolve_job_def("ingest_uploads")
+    with DagsterInstance.ephemeral() as instance:
+        wrong = PlanHandover(plan_ingest(home))
+        refused = job.execute_in_process(instance=instance, tags={"dagster/run_key": "another-run"},
+                                         resources={"landing_plan": wrong}, raise_on_error=False)
+        (failure,) = [e for e in refused.all_events if e.is_step_failure]
+        assert "not the plan of this run" in failure.step_failure_data.error.message
+        assert Manifest(home.manifest_db).tally().uploads == 0
+
+        handover = PlanHandover(plan_ingest(home))
+        first = job.execute_in_process(instance=instance, tags=handover.tags,
+                                       resources={"landing_plan": handover})
+        assert (lake_metadata(first)["plan_handed_over"], lake_metadata(first)["uploads_processed"]) == (True, 3)
+        again = job.execute_in_process(instance=instance, tags=handover.tags,
+                                       resources={"landing_plan": handover})
+        assert (lake_metadata(again)["plan_handed_over"], lake_metadata(again)["uploads_processed"]) == (False, 0)
+    assert Manifest(home.manifest_db).tally().uploads == 3
 
 
 def test_definitions_have_no_partitions():
