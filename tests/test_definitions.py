@@ -84,20 +84,25 @@ def test_landing_sensor_asks_for_one_run_over_every_new_upload(landing_home):
         assert changed.run_key != request.run_key
 
 
+@pytest.fixture
+def ingest_ready(landing_home, monkeypatch):
+    """The landing home with what an ingest run needs besides uploads: a roster and a key."""
+    monkeypatch.setenv("REGISTRY_PSEUDONYM_KEY", TEST_KEY)
+    (landing_home / "sites.csv").write_text("site_id,site_name,region,active_from\n"
+                                            "BOS01,Boston,northeast,2023-01\nNYC02,New York,northeast,2023-01\n")
+
+
 def lake_metadata(result, kind="intake"):
     (event,) = [e for e in result.asset_materializations_for_node("lake_uploads")
                 if e.asset_key == AssetKey(["lake", kind])]
     return {k: v.value for k, v in event.metadata.items()}
 
 
-def test_a_run_launched_by_dagster_plans_for_itself(landing_home, monkeypatch):
+def test_a_run_launched_by_dagster_plans_for_itself(landing_home, ingest_ready):
     """The sensor's run (or one started from the UI) carries no plan: the ingest job plans landing/
     itself and guards the three uploads."""
     from pipelines.manifest import Manifest
 
-    monkeypatch.setenv("REGISTRY_PSEUDONYM_KEY", TEST_KEY)
-    (landing_home / "sites.csv").write_text("site_id,site_name,region,active_from\n"
-                                            "BOS01,Boston,northeast,2023-01\nNYC02,New York,northeast,2023-01\n")
     with DagsterInstance.ephemeral() as instance:
         request = landing_sensor(build_sensor_context(instance=instance,
                                                       resources={"registry": RegistryResource()}))
@@ -108,7 +113,7 @@ def test_a_run_launched_by_dagster_plans_for_itself(landing_home, monkeypatch):
     assert Manifest(landing_home / "manifest.duckdb").tally().uploads == 3
 
 
-def test_a_plan_handed_over_is_used_once_and_only_by_its_run(landing_home, monkeypatch):
+def test_a_plan_handed_over_is_used_once_and_only_by_its_run(landing_home, ingest_ready):
     """What `registry run` does: the run guards the plan it was handed. The same handover given to
     a later run is spent (that run plans for itself and finds nothing new), and a plan handed to a
     run whose key names other uploads is refused before anything is ingested."""
@@ -117,9 +122,6 @@ def test_a_plan_handed_over_is_used_once_and_only_by_its_run(landing_home, monke
     from pipelines.landing import plan_ingest
     from pipelines.manifest import Manifest
 
-    monkeypatch.setenv("REGISTRY_PSEUDONYM_KEY", TEST_KEY)
-    (landing_home / "sites.csv").write_text("site_id,site_name,region,active_from\n"
-                                            "BOS01,Boston,northeast,2023-01\nNYC02,New York,northeast,2023-01\n")
     home = RegistryHome(landing_home)
     job = defs.resolve_job_def("ingest_uploads")
     with DagsterInstance.ephemeral() as instance:
