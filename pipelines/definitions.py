@@ -17,7 +17,7 @@ from pipelines.defs.warehouse import (
 
 
 
-def registry_definitions(home: RegistryHome | None = None) -> Definitions:
+def registry_definitions(home: RegistryHome | None = None, plan: PlanHandover | None = None) -> Definitions:
     """Every definition, bound to one registry home (the CLI, the benchmark) or, without one, to
     $REGISTRY_HOME as each run finds it (`dagster dev`)."""
     return Definitions(
@@ -25,8 +25,8 @@ def registry_definitions(home: RegistryHome | None = None) -> Definitions:
         jobs=[ingest_job, build_job],
         sensors=[landing_sensor, build_after_ingest],
         schedules=[nightly_build],
-        # Empty: the ingest run plans for itself unless `registry run` hands over its plan.
-        resources={**default_resources(home), "landing_plan": PlanHandover()},
+        # Without a plan handed over (`registry run` hands over its own), the ingest run plans itself.
+        resources={**default_resources(home), "landing_plan": plan or PlanHandover()},
     )
 
 

@@ -56,23 +56,22 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     from pipelines.manifest import Manifest
 
     summary = RunSummary()
-    defs = registry_definitions(home)
     instance = DagsterInstance.get()
     status("Looking for new uploads")
     started = time.perf_counter()
     plan = plan_ingest(home)
     summary.seconds["plan"] = time.perf_counter() - started
+    # The ingest run guards exactly the uploads planned here (its run key names them): no second plan.
+    handover = PlanHandover(plan) if plan.uploads else None
+    defs = registry_definitions(home, handover)
     jobs_wall, asset_plan = 0.0, 0.0
     if plan.uploads:
         summary.site_months = plan.site_months
         last = Manifest(home.manifest_db).last_upload_id()
         status(f"Guarding {len(plan.uploads)} uploads of {len(plan.site_months)} site-months")
         started = time.perf_counter()
-        # The run guards exactly the uploads planned above (its run key names them): no second plan.
-        handover = PlanHandover(plan)
         result = defs.resolve_job_def(ingest_job.name).execute_in_process(
-            instance=instance, tags=handover.tags, run_config=QUIET,
-            resources={"landing_plan": handover})
+            instance=instance, tags=handover.tags, run_config=QUIET)
         jobs_wall += time.perf_counter() - started
         (first, *_) = result.asset_materializations_for_node("lake_uploads")
         for stage in ("guard", "lake_write", "records"):

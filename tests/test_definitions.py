@@ -11,7 +11,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from pipelines.definitions import defs
-from pipelines.defs.ingest import landing_sensor
+from pipelines.defs.ingest import LAKE_KEYS, landing_sensor
 from pipelines.defs.resources import RegistryResource
 from tests.conftest import TEST_KEY
 from tests.factories import intake_row, to_csv
@@ -92,6 +92,12 @@ def ingest_ready(landing_home, monkeypatch):
                                             "BOS01,Boston,northeast,2023-01\nNYC02,New York,northeast,2023-01\n")
 
 
+def lake_only(definitions, **run):
+    """The lake assets of the job the landing sensor launches, run in-process as Dagster runs it."""
+    job = definitions.resolve_job_def(landing_sensor.job_name)
+    return job.execute_in_process(asset_selection=list(LAKE_KEYS.values()), **run)
+
+
 def lake_metadata(result, kind="intake"):
     (event,) = [e for e in result.asset_materializations_for_node("lake_uploads")
                 if e.asset_key == AssetKey(["lake", kind])]
@@ -106,8 +112,7 @@ def test_a_run_launched_by_dagster_plans_for_itself(landing_home, ingest_ready):
     with DagsterInstance.ephemeral() as instance:
         request = landing_sensor(build_sensor_context(instance=instance,
                                                       resources={"registry": RegistryResource()}))
-        result = defs.resolve_job_def("ingest_uploads").execute_in_process(
-            instance=instance, tags={"dagster/run_key": request.run_key})
+        result = lake_only(defs, instance=instance, tags={"dagster/run_key": request.run_key})
     metadata = lake_metadata(result)
     assert (metadata["plan_handed_over"], metadata["uploads_processed"], metadata["sites"]) == (False, 3, 2)
     assert Manifest(landing_home / "manifest.duckdb").tally().uploads == 3
@@ -117,27 +122,26 @@ def test_a_plan_handed_over_is_used_once_and_only_by_its_run(landing_home, inges
     """What `registry run` does: the run guards the plan it was handed. The same handover given to
     a later run is spent (that run plans for itself and finds nothing new), and a plan handed to a
     run whose key names other uploads is refused before anything is ingested."""
+    from pipelines.definitions import registry_definitions
     from pipelines.defs.ingest import PlanHandover
     from pipelines.home import RegistryHome
     from pipelines.landing import plan_ingest
     from pipelines.manifest import Manifest
 
     home = RegistryHome(landing_home)
-    job = defs.resolve_job_def("ingest_uploads")
     with DagsterInstance.ephemeral() as instance:
-        wrong = PlanHandover(plan_ingest(home))
-        refused = job.execute_in_process(instance=instance, tags={"dagster/run_key": "another-run"},
-                                         resources={"landing_plan": wrong}, raise_on_error=False)
+        wrong = registry_definitions(home, PlanHandover(plan_ingest(home)))
+        refused = lake_only(wrong, instance=instance, tags={"dagster/run_key": "another-run"},
+                            raise_on_error=False)
         (failure,) = [e for e in refused.all_events if e.is_step_failure]
         assert "not the plan of this run" in failure.step_failure_data.error.message
         assert Manifest(home.manifest_db).tally().uploads == 0
 
         handover = PlanHandover(plan_ingest(home))
-        first = job.execute_in_process(instance=instance, tags=handover.tags,
-                                       resources={"landing_plan": handover})
+        handed = registry_definitions(home, handover)
+        first = lake_only(handed, instance=instance, tags=handover.tags)
         assert (lake_metadata(first)["plan_handed_over"], lake_metadata(first)["uploads_processed"]) == (True, 3)
-        again = job.execute_in_process(instance=instance, tags=handover.tags,
-                                       resources={"landing_plan": handover})
+        again = lake_only(handed, instance=instance, tags=handover.tags)
         assert (lake_metadata(again)["plan_handed_over"], lake_metadata(again)["uploads_processed"]) == (False, 0)
     assert Manifest(home.manifest_db).tally().uploads == 3
 

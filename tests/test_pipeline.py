@@ -112,8 +112,10 @@ def test_a_registry_run_plans_the_landing_tree_once(home):
     here as path:sha256 lines in plan order (month, then site, then file name)."""
     from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
+    from pipelines.defs.ingest import landing_sensor
+
     instance = DagsterInstance.get()
-    first = instance.get_runs(filters=RunsFilter(job_name="ingest_uploads"))[-1]
+    first = instance.get_runs(filters=RunsFilter(job_name=landing_sensor.job_name))[-1]
     lake = [entry.asset_materialization for entry in instance.all_logs(
         first.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)]
     assert len(lake) == 4  # intake, alliance, followup, withdrawals
