@@ -17,9 +17,11 @@ from pipelines.defs.warehouse import (
 
 
 
-def registry_definitions(home: RegistryHome | None = None, plan: PlanHandover | None = None) -> Definitions:
+def registry_definitions(home: RegistryHome | None = None,
+                         plan: PlanHandover | None = None) -> Definitions:
     """Every definition, bound to one registry home (the CLI, the benchmark) or, without one, to
-    $REGISTRY_HOME as each run finds it (`dagster dev`)."""
+    $REGISTRY_HOME as each run finds it (`dagster dev`); `plan` is the landing plan `registry run`
+    hands to the ingest run it starts."""
     return Definitions(
         assets=[lake_uploads, registry_dbt_models, published_registry, dashboard],
         jobs=[ingest_job, build_job],
