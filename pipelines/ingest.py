@@ -47,7 +47,8 @@ class IngestOutcome:
 class IngestTimings:
     """Seconds spent per stage of one ingest, for the run's metadata and the benchmark."""
 
-    plan: float = 0.0        # the run's own look at landing/ (files may change after the sensor's)
+    plan: float = 0.0        # the run's own look at landing/ (files may change after the sensor's);
+                             # 0 when `registry run` handed over the plan it made
     guard: float = 0.0
     lake_write: float = 0.0  # validated lake, quarantine, archive copies
     records: float = 0.0     # feedback reports and manifest rows

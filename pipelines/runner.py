@@ -56,22 +56,25 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     from dagster import DagsterInstance
 
     from pipelines.definitions import registry_definitions
+    from pipelines.defs.ingest import PlanHandover
     from pipelines.defs.jobs import build_job, process_job
     from pipelines.landing import plan_ingest
     from pipelines.manifest import Manifest
 
     summary = RunSummary()
-    defs = registry_definitions(home)
     instance = DagsterInstance.get()
     status("Looking for new uploads")
     started = time.perf_counter()
     plan = plan_ingest(home)
     summary.seconds["plan"] = time.perf_counter() - started
+    # The run guards exactly the uploads planned here (its run key names them): no second plan.
+    handover = PlanHandover(plan) if plan.uploads else None
+    defs = registry_definitions(home, handover)
     if plan.uploads:
         summary.site_months, last = plan.site_months, Manifest(home.manifest_db).last_upload_id()
         status(f"Guarding {len(plan.uploads)} uploads of {len(plan.site_months)} site-months, "
                "then building the warehouse with dbt and publishing")
-        job, tags = process_job, {"dagster/run_key": plan.run_key}
+        job, tags = process_job, handover.tags
     elif not home.published_db.exists() or not (home.dashboard / "index.html").exists():
         status("Building the warehouse with dbt and publishing")
         job, tags = build_job, {}

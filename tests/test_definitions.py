@@ -11,8 +11,10 @@ import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from pipelines.definitions import defs
+from pipelines.defs.ingest import LAKE_KEYS
 from pipelines.defs.jobs import landing_sensor
 from pipelines.defs.resources import RegistryResource
+from tests.conftest import TEST_KEY
 from tests.factories import intake_row, to_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,6 +95,74 @@ def test_landing_sensor_asks_for_one_run_over_every_new_upload(landing_home):
         changed = landing_sensor(build_sensor_context(instance=instance,
                                                       resources={"registry": RegistryResource()}))
         assert changed.run_key != request.run_key
+
+
+@pytest.fixture
+def ingest_ready(landing_home, monkeypatch):
+    """The landing home with what an ingest run needs besides uploads: a roster and a key."""
+    monkeypatch.setenv("REGISTRY_PSEUDONYM_KEY", TEST_KEY)
+    (landing_home / "sites.csv").write_text("site_id,site_name,region,active_from\n"
+                                            "BOS01,Boston,northeast,2023-01\n"
+                                            "NYC02,New York,northeast,2023-01\n")
+
+
+def lake_only(definitions, **run):
+    """The lake assets of the job the landing sensor launches, run in-process as Dagster runs it."""
+    job = definitions.resolve_job_def(landing_sensor.job_name)
+    return job.execute_in_process(asset_selection=list(LAKE_KEYS.values()), **run)
+
+
+def lake_metadata(result, kind="intake"):
+    (event,) = [e for e in result.asset_materializations_for_node("lake_uploads")
+                if e.asset_key == AssetKey(["lake", kind])]
+    return {k: v.value for k, v in event.metadata.items()}
+
+
+def handed_over_and_processed(result) -> tuple[bool, int]:
+    metadata = lake_metadata(result)
+    return metadata["plan_handed_over"], metadata["uploads_processed"]
+
+
+def test_a_run_launched_by_dagster_plans_for_itself(landing_home, ingest_ready):
+    """The sensor's run (or one started from the UI) carries no plan: the ingest job plans landing/
+    itself and guards the three uploads."""
+    from pipelines.manifest import Manifest
+
+    with DagsterInstance.ephemeral() as instance:
+        request = landing_sensor(build_sensor_context(instance=instance,
+                                                      resources={"registry": RegistryResource()}))
+        result = lake_only(defs, instance=instance, tags={"dagster/run_key": request.run_key})
+    metadata = lake_metadata(result)
+    assert handed_over_and_processed(result) == (False, 3) and metadata["sites"] == 2
+    assert Manifest(landing_home / "manifest.duckdb").tally().uploads == 3
+
+
+def test_a_plan_handed_over_is_used_once_and_only_by_its_run(landing_home, ingest_ready):
+    """What `registry run` does: the run guards the plan it was handed. The same handover given to
+    a later run is spent (that run plans for itself and finds nothing new), and a plan handed to a
+    run whose key names other uploads is refused before anything is ingested."""
+    from pipelines.definitions import registry_definitions
+    from pipelines.defs.ingest import PlanHandover
+    from pipelines.home import RegistryHome
+    from pipelines.landing import plan_ingest
+    from pipelines.manifest import Manifest
+
+    home = RegistryHome(landing_home)
+    with DagsterInstance.ephemeral() as instance:
+        wrong = registry_definitions(home, PlanHandover(plan_ingest(home)))
+        refused = lake_only(wrong, instance=instance, tags={"dagster/run_key": "another-run"},
+                            raise_on_error=False)
+        (failure,) = [e for e in refused.all_events if e.is_step_failure]
+        assert "not the plan of this run" in failure.step_failure_data.error.message
+        assert Manifest(home.manifest_db).tally().uploads == 0
+
+        handover = PlanHandover(plan_ingest(home))
+        handed = registry_definitions(home, handover)
+        first = lake_only(handed, instance=instance, tags=handover.tags)
+        assert handed_over_and_processed(first) == (True, 3)
+        again = lake_only(handed, instance=instance, tags=handover.tags)
+        assert handed_over_and_processed(again) == (False, 0)
+    assert Manifest(home.manifest_db).tally().uploads == 3
 
 
 def test_definitions_have_no_partitions():

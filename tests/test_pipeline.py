@@ -106,6 +106,35 @@ def test_what_staff_see_of_the_first_run(first_run, capsys):
          "rows_read": 4, "rows_accepted": 3, "rows_quarantined": 1}
 
 
+def test_a_registry_run_plans_the_landing_tree_once(home):
+    """`registry run` hands the plan it made (to see that there was work) to its run, whose ingest
+    does not plan again; the run's key names exactly the four uploads the run guarded, hashed by hand
+    here as path:sha256 lines in plan order (month, then site, then file name)."""
+    from dagster import DagsterEventType, DagsterInstance, RunsFilter
+
+    from pipelines.defs.ingest import LAKE_KEYS
+    from pipelines.defs.jobs import landing_sensor
+
+    instance = DagsterInstance.get()
+    first = instance.get_runs(filters=RunsFilter(job_name=landing_sensor.job_name))[-1]
+    lake = [entry.asset_materialization for entry in instance.all_logs(
+        first.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        if entry.asset_materialization.asset_key in LAKE_KEYS.values()]
+    assert len(lake) == 4  # intake, alliance, followup, withdrawals
+    assert all(m.metadata["plan_handed_over"].value and m.metadata["plan_seconds"].value == 0
+               for m in lake)
+    with duckdb.connect(str(RegistryHome(home).manifest_db), read_only=True) as con:
+        guarded = con.execute("select site_id, month, filename, sha256 from (select * from uploads "
+                              "order by upload_id limit 4) order by month, site_id, filename").fetchall()
+    assert [g[:3] for g in guarded] == [
+        ("BOS01", "2024-01", "alliance.csv"), ("BOS01", "2024-01", "intake.csv"),
+        ("NYC02", "2024-01", "intake.csv"), ("BOS01", "2024-02", "followup.csv")]
+    digest = hashlib.sha256()
+    for site, month, filename, sha in guarded:
+        digest.update(f"{home / 'landing' / site / month / filename}:{sha}\n".encode())
+    assert first.tags["dagster/run_key"] == digest.hexdigest()[:32]
+
+
 def test_published_tables_hold_the_accepted_rows_only(home):
     assert published(home, "select count(*) from dim_episodes") == [(3,)]
     assert published(home, "select count(*) from fct_sessions") == [(6,)]

@@ -21,12 +21,13 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     multi_asset,
 )
 
 from pipelines.defs.resources import RegistryResource
 from pipelines.ingest import IngestOutcome, IngestTimings, ingest_files
-from pipelines.landing import plan_ingest
+from pipelines.landing import IngestPlan, plan_ingest
 from pipelines.manifest import Manifest
 from pipelines.pseudonyms import load_key
 from pipelines.submissions import MONTHLY_KINDS, due_month, late_sites
@@ -35,6 +36,31 @@ from schemas.contract import KINDS
 LAKE_KEYS = {kind: AssetKey(["lake", kind]) for kind in KINDS}
 MAX_LISTED = 200  # uploads listed by name in one check's metadata; the rest are counted
 ROW_COUNTS = ("rows_read", "rows_accepted", "rows_quarantined", "rows_deduplicated")
+RUN_KEY_TAG = "dagster/run_key"  # the tag Dagster gives a run requested with a run key
+
+
+class PlanHandover:
+    """The landing plan `registry run` made to see whether anything was new, handed to the ingest
+    run it starts, so that the landing tree is planned once per run (about 20 s at national scale).
+    The definitions bind an empty one: a run Dagster launches (the sensor, the UI) plans for itself.
+    A handover belongs to one run: its plan is given once, and only to the run its run key tags."""
+
+    def __init__(self, plan: IngestPlan | None = None):
+        self._plan = plan
+        self.run_key = plan.run_key if plan is not None else None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags of the run this plan is for."""
+        return {RUN_KEY_TAG: self.run_key} if self.run_key else {}
+
+    def take(self, run_key: str | None) -> IngestPlan | None:
+        """The plan handed over, once; None when there is none (the run plans for itself)."""
+        plan, self._plan = self._plan, None
+        if plan is not None and run_key != self.run_key:
+            raise Failure("the landing plan handed over is not the plan of this run (run key "
+                          f"{run_key}, plan {self.run_key}): nothing was ingested")
+        return plan
 
 
 @dataclass
@@ -74,7 +100,8 @@ class KindTally:
        for kind in MONTHLY_KINDS],
     can_subset=False,
 )
-def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
+def lake_uploads(context: AssetExecutionContext, registry: RegistryResource,
+                 landing_plan: ResourceParam[PlanHandover]):
     """Guard every new or changed upload in landing/; unchanged files are no-ops."""
     home = registry.paths
     key = load_key(home.secrets)
@@ -83,9 +110,12 @@ def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
         # Without a roster every upload would be rejected as "site not in roster".
         raise Failure(f"no site roster at {home.roster}: add sites.csv before ingesting")
     timings = IngestTimings()
-    started = time.perf_counter()
-    plan = plan_ingest(home)
-    timings.plan = time.perf_counter() - started
+    plan = landing_plan.take(context.run.tags.get(RUN_KEY_TAG))
+    handed_over = plan is not None
+    if plan is None:
+        started = time.perf_counter()
+        plan = plan_ingest(home)
+        timings.plan = time.perf_counter() - started
     context.log.info(f"{len(plan.uploads)} uploads to guard of {plan.files_seen} landing files "
                      f"({plan.files_hashed} hashed)")
     tallies = {kind: KindTally() for kind in KINDS}
@@ -101,7 +131,7 @@ def lake_uploads(context: AssetExecutionContext, registry: RegistryResource):
         yield MaterializeResult(asset_key=asset_key, metadata={
             "uploads_processed": tally.uploads, "uploads_rejected": tally.rejected,
             "sites": len(tally.sites), "months": ", ".join(sorted(tally.months)[-3:]), **tally.rows,
-            **timings.as_metadata()})
+            **timings.as_metadata(), "plan_handed_over": handed_over})
         yield AssetCheckResult(
             asset_key=asset_key, check_name="contract",
             passed=not tally.rejected and not tally.rows["rows_quarantined"],
