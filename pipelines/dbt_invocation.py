@@ -182,5 +182,20 @@ def _main(project_args: list[str]) -> int:
     return 0 if outcome.success else 1
 
 
+def _release_warehouse_and_exit(code: int) -> None:
+    """Close the warehouse as dbt-duckdb does when its process exits (its connection manager drops
+    the DuckDB environment, which checkpoints and closes the file), then end the process without
+    tearing the interpreter down: freeing dbt's objects one by one took 0.7 s, and the run's next
+    step (publish) waits for the warehouse to be released."""
+    import gc
+
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
+    sys.stdout.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    _release_warehouse_and_exit(_main(sys.argv[1:]))
