@@ -1,5 +1,6 @@
-"""The dbt project as the pipeline sees it: where it lives, how it is invoked, how it is named in
-Dagster. dbt runs once per pipeline run, never once per file."""
+"""The dbt project as the pipeline sees it: what it is built from, when a build must start over, how
+it is named in Dagster (how it is run: dbt_invocation.py). dbt runs once per pipeline run, never once
+per file."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 from dagster import AssetCheckKey, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
+from pipelines.dbt_invocation import DBT_DIR, build_target
 from pipelines.home import RegistryHome
 
-DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 # The project is parsed (for Dagster's asset graph) into the registry home of the process that loads
 # the definitions, never into the repository; each build keeps its own target/ beside it.
 PARSE_DIR = RegistryHome.from_env().dbt_dir / "parse"
@@ -22,32 +23,6 @@ LAKE_SOURCE = "lake"
 
 # Air-gapped: no usage statistics (the parse below runs in this process).
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-# dbt runs as a child process (build_env). Its one numerical model (mart_alliance_vs_dose: the SVD of
-# a 29,000 x 210 design at regional scale) took 14 to 22 s with OpenBLAS's default thread per core on
-# a busy 2-core machine, where threads spin against each other, and 2 s with one.
-
-
-def project_args(home: RegistryHome) -> list[str]:
-    """Where dbt finds the project and writes its target and log: under the registry home, never
-    into the repository."""
-    return ["--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-            "--target-path", str(build_target(home)), "--log-path", str(home.dbt_dir / "logs")]
-
-
-def build_args(home: RegistryHome, full_refresh: bool = False, select: list[str] | None = None) -> list[str]:
-    """The one dbt command a pipeline run issues: models and their data tests, no unit tests (the
-    test suite runs those), or only the `select`ed models and their tests when staff materialise a
-    few. The episode-scoped models are incremental (they recompute the episodes whose uploads
-    changed); `full_refresh` rebuilds them from the whole lake."""
-    args = ["build", "--exclude-resource-type", "unit_test", *project_args(home),
-            *(["--select", *select] if select else [])]
-    return [*args, "--full-refresh"] if full_refresh else args
-
-
-def build_env(home: RegistryHome) -> dict[str, str]:
-    """dbt's environment: the profile and the lake sources read REGISTRY_HOME."""
-    return {**os.environ, "REGISTRY_HOME": str(home.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
 
 
 def project_files() -> list[Path]:
@@ -79,11 +54,6 @@ def needs_full_refresh(home: RegistryHome) -> bool:
 
 def record_build(home: RegistryHome) -> None:
     built_from_path(home).write_text(project_fingerprint() + "\n")
-
-
-def build_target(home: RegistryHome) -> Path:
-    """One target/ per home, kept between builds: dbt's partial parsing then skips the re-parse."""
-    return home.dbt_dir / "target"
 
 
 def parse_args() -> list[str]:

@@ -53,6 +53,17 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     job the landing sensor starts. With nothing new, `build_registry` only if the published database
     or the dashboard is missing; otherwise nothing is touched."""
     use_home(home)
+    from pipelines.dbt_invocation import DbtChild, build_env, project_args
+
+    # dbt loads and parses the project in its own process while this one loads Dagster and plans.
+    dbt = DbtChild(build_env(home), project_args(home))
+    try:
+        return _run(home, dbt, status)
+    finally:
+        dbt.stop()  # if the run did not use it
+
+
+def _run(home: RegistryHome, dbt, status) -> RunSummary:
     from dagster import DagsterInstance
 
     from pipelines.definitions import registry_definitions
@@ -69,7 +80,7 @@ def run_registry(home: RegistryHome, status=lambda message: None) -> RunSummary:
     summary.seconds["plan"] = time.perf_counter() - started
     # The run guards exactly the uploads planned here (its run key names them): no second plan.
     handover = PlanHandover(plan) if plan.uploads else None
-    defs = registry_definitions(home, handover)
+    defs = registry_definitions(home, handover, dbt)
     if plan.uploads:
         summary.site_months, last = plan.site_months, Manifest(home.manifest_db).last_upload_id()
         status(f"Guarding {len(plan.uploads)} uploads of {len(plan.site_months)} site-months, "

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from dagster import build_schedule_context, validate_run_config
 
-from pipelines.dbt import build_args, built_from_path, needs_full_refresh, record_build
+from pipelines.dbt import built_from_path, needs_full_refresh, record_build
+from pipelines.dbt_invocation import build_args
 from pipelines.home import RegistryHome
 
 

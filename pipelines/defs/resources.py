@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-from dagster import ConfigurableResource, InitResourceContext
-from pydantic import PrivateAttr
+from dagster import ConfigurableResource, InitResourceContext, ResourceDefinition, resource
 
-from pipelines.dbt import build_env, project_args
-from pipelines.dbt_invocation import DbtChild, Finished, LogLine, NodeResult
+from pipelines.dbt_invocation import DbtChild, build_env, project_args
 from pipelines.home import RegistryHome
 
 
@@ -24,32 +22,26 @@ class RegistryResource(ConfigurableResource):
         return RegistryHome(Path(self.home).resolve()) if self.home else RegistryHome.from_env()
 
 
-class DbtResource(ConfigurableResource):
-    """dbt in a child process of its own (pipelines/dbt_invocation.py), started when a run that
-    builds the warehouse starts: it loads dbt and parses the project while the run guards the
-    uploads, so the dbt step does not wait for that (about 2-3 s of every run)."""
+def dbt_resource(started: DbtChild | None = None) -> ResourceDefinition:
+    """dbt in a child process of its own (pipelines/dbt_invocation.py), one per run. `started` is a
+    child `registry run` started before it loaded Dagster; otherwise the run starts one when it
+    starts. Either way the child loads dbt and parses the project while the run plans and guards the
+    uploads, so the dbt step does not wait for that (about 3 s of every run); a child the run did not
+    use is ended with the run."""
 
-    registry: RegistryResource
-    _child: DbtChild | None = PrivateAttr(default=None)
+    @resource(required_resource_keys={"registry"})
+    def dbt(context: InitResourceContext) -> Iterator[DbtChild]:
+        home = context.resources.registry.paths
+        child = started or DbtChild(build_env(home), project_args(home))
+        try:
+            yield child
+        finally:
+            child.stop()
 
-    def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._child = self._start()
-
-    def teardown_after_execution(self, context: InitResourceContext) -> None:
-        if self._child is not None:
-            self._child.stop()
-
-    def run(self, args: Sequence[str]) -> Iterator[NodeResult | LogLine | Finished]:
-        child, self._child = self._child or self._start(), None
-        return child.run(args)
-
-    def _start(self) -> DbtChild:
-        home = self.registry.paths
-        return DbtChild(build_env(home), project_args(home))
+    return dbt
 
 
-def default_resources(home: RegistryHome | None = None) -> dict:
+def default_resources(home: RegistryHome | None = None, dbt: DbtChild | None = None) -> dict:
     """The resources of one code location; `home` pins it to one registry home, otherwise each run
-    reads $REGISTRY_HOME."""
-    registry = RegistryResource(home=str(home.root) if home else "")
-    return {"registry": registry, "dbt": DbtResource(registry=registry)}
+    reads $REGISTRY_HOME; `dbt` is a dbt child already started for that home."""
+    return {"registry": RegistryResource(home=str(home.root) if home else ""), "dbt": dbt_resource(dbt)}

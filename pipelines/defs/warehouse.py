@@ -11,20 +11,21 @@ from dagster import (
     Config,
     Failure,
     MaterializeResult,
+    ResourceParam,
     asset,
 )
 from dagster_dbt import dbt_assets
 
 from pipelines import dbt_invocation
+from pipelines.dbt_invocation import build_args
 from pipelines.dbt import (
     RegistryTranslator,
-    build_args,
     ensure_manifest,
     needs_full_refresh,
     node_keys,
     record_build,
 )
-from pipelines.defs.resources import DbtResource, RegistryResource
+from pipelines.defs.resources import RegistryResource
 from pipelines.publish import publish
 
 MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes",
@@ -49,8 +50,8 @@ TEST_FAILED = {"fail": AssetCheckSeverity.ERROR, "error": AssetCheckSeverity.ERR
 
 
 @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=RegistryTranslator())
-def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResource, dbt: DbtResource,
-                        config: DbtBuildConfig):
+def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResource,
+                        dbt: ResourceParam[dbt_invocation.DbtChild], config: DbtBuildConfig):
     """staging -> intermediate -> marts in warehouse/registry.duckdb, with dbt's data tests: each
     model's materialization and each test's check result as dbt finishes it."""
     home = registry.paths
