@@ -9,8 +9,9 @@ publish step opens it next, with other settings), and dbt's memory (DuckDB's, up
 returned to the machine when the child ends.
 
 The child reads its command as one JSON list on stdin (so it can be started, load dbt and parse the
-project before the command is known) and writes one JSON object per line on stdout: {"log": text} for what dbt would
-print, {"node": {...}} for each finished model or test, and last {"done": bool, "error": text|null}.
+project before the command is known) and writes one JSON object per line on stdout: {"log": text}
+for what dbt would print, {"node": {...}} for each finished model or test, and last
+{"done": bool, "error": text|null}.
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ PRELOAD = ("statsmodels.api",)
 class DbtChild:
     """A child process for one dbt command on one project: as soon as it starts it loads dbt and
     parses the project (`project_args`: where the project, target and log are), then waits for the
-    command (`run`); `stop` ends it if it was never given one. Started when a run starts, it is ready
-    by the time the run reaches dbt."""
+    command (`run`); `stop` ends it if it was never given one. Started before or when a run starts,
+    it is ready by the time the run reaches dbt."""
 
     def __init__(self, env: Mapping[str, str], project_args: Sequence[str]):
         self._process = subprocess.Popen(

@@ -40,8 +40,8 @@ RUN_KEY_TAG = "dagster/run_key"  # the tag Dagster gives a run requested with a 
 
 
 class PlanHandover:
-    """The landing plan `registry run` made to see whether anything was new, handed to the ingest
-    run it starts, so that the landing tree is planned once per run (about 20 s at national scale).
+    """The landing plan `registry run` made to see whether anything was new, handed to the run it
+    starts, so that the landing tree is planned once per run (about 20 s at national scale).
     The definitions bind an empty one: a run Dagster launches (the sensor, the UI) plans for itself.
     A handover belongs to one run: its plan is given once, and only to the run its run key tags."""
 

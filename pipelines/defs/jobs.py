@@ -3,8 +3,8 @@
 - `process_uploads`: guard every new or changed upload, then one dbt build, publish and the
   dashboards, in one run. The landing sensor starts it; `registry run` executes it in-process. One
   run, not an ingest run followed by a build run: the build starts as soon as the guard is done (no
-  sensor tick in between), and dbt starts loading in its own process when the run starts, while the
-  uploads are guarded (pipelines/defs/resources.py `DbtResource`).
+  sensor tick in between), and dbt loads in its own process while the uploads are guarded
+  (pipelines/defs/resources.py `dbt_resource`).
 - `build_registry`: dbt build, publish and the dashboards from the lake as it is; the nightly schedule
   runs it with a full refresh, and `registry run` when nothing new arrived but the published database
   or the dashboards are missing.
