@@ -103,7 +103,7 @@ class DbtChild:
 
     def __init__(self, env: Mapping[str, str], project_args: Sequence[str]):
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, *project_args, *CHILD_FLAGS], env=dict(env),
+            [sys.executable, "-m", __name__, *project_args, *CHILD_FLAGS], env=_child_env(env),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self._used = False
 
@@ -132,6 +132,14 @@ class DbtChild:
             self._process.wait()
             self._process.stdin.close()
             self._process.stdout.close()
+
+
+def _child_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The child ends without tearing its interpreter down (`_release_warehouse_and_exit`), so
+    multiprocessing's resource tracker removes the semaphores dbt made, as it should, and warns on
+    the terminal that it did: that one warning is silenced, in the child only."""
+    quiet = "ignore:resource_tracker:UserWarning"
+    return {**env, "PYTHONWARNINGS": ",".join(filter(None, [env.get("PYTHONWARNINGS"), quiet]))}
 
 
 def _parse(line: str) -> NodeResult | LogLine | Finished:
