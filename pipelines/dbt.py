@@ -12,7 +12,7 @@ from pathlib import Path
 from dagster import AssetCheckKey, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
-from pipelines.dbt_invocation import DBT_DIR, build_target
+from pipelines.dbt_invocation import DBT_DIR
 from pipelines.home import RegistryHome
 
 # The project is parsed (for Dagster's asset graph) into the registry home of the process that loads

@@ -17,7 +17,6 @@ from dagster import (
 from dagster_dbt import dbt_assets
 
 from pipelines import dbt_invocation
-from pipelines.dbt_invocation import build_args
 from pipelines.dbt import (
     RegistryTranslator,
     ensure_manifest,
@@ -60,7 +59,7 @@ def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResour
     context.log.info("dbt build: " + ("full refresh" if full_refresh else "incremental"))
     selected = set(context.selected_asset_keys) | set(context.selected_asset_check_keys)
     failed = []
-    for item in dbt.run(build_args(home, full_refresh, _selection(context))):
+    for item in dbt.run(dbt_invocation.build_args(home, full_refresh, _selection(context))):
         if isinstance(item, dbt_invocation.LogLine):
             print(item.text, flush=True)  # the step's stdout: the build log staff read
         elif isinstance(item, dbt_invocation.NodeResult):
