@@ -66,6 +66,14 @@ def dbt_build_was_incremental(home: Path) -> bool:
     return not results["args"].get("full_refresh", False)
 
 
+def published_as() -> str:
+    """How the last run published (the published asset's metadata in the run's Dagster instance)."""
+    from dagster import AssetKey, DagsterInstance
+
+    event = DagsterInstance.get().get_latest_materialization_event(AssetKey(["published", "registry"]))
+    return event.asset_materialization.metadata["published_as"].value
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("generated")
@@ -118,7 +126,7 @@ def two_step(registry_env, generated):
     second = run_registry(RegistryHome(home))
     assert second.built
     return {"home": home, "site": site, "episodes_before": episodes_before,
-            "gone": gone, "withdrawn": withdrawn}
+            "gone": gone, "withdrawn": withdrawn, "published_as": published_as()}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +136,7 @@ def full(two_step, tmp_path_factory):
     shutil.copy(two_step["home"] / "sites.csv", home / "sites.csv")
     shutil.copytree(two_step["home"] / "landing", home / "landing")
     summary = run_registry(RegistryHome(home))
-    assert summary.built and not dbt_build_was_incremental(home)
+    assert summary.built and not dbt_build_was_incremental(home) and published_as() == "whole copy"
     return home
 
 
@@ -141,6 +149,8 @@ def test_second_step_recomputed_only_the_changed_episodes(two_step):
 
 
 def test_every_published_table_equals_a_full_rebuild(two_step, full):
+    # the second step published only what changed: the previous file, changed episodes replaced
+    assert two_step["published_as"].startswith("previous file with ")
     incremental, rebuilt = published(two_step["home"]), published(full)
     assert sorted(incremental) == sorted(rebuilt)
     for table in rebuilt:
