@@ -7,4 +7,4 @@
 -- {{ ref('int_assessments_scored') }}, {{ ref('int_episodes_summarised') }},
 -- {{ ref('fct_sessions') }}, {{ ref('fct_assessments') }}, {{ ref('fct_episode_outcomes') }}
 
-{{ lake_episode_uploads() }}
+select * from {{ ref('int_lake_uploads') }}
