@@ -10,6 +10,7 @@ import io
 import json
 import math
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -157,6 +158,21 @@ def test_every_published_table_equals_a_full_rebuild(two_step, full):
         assert len(incremental[table]) == len(rebuilt[table]), table
         different = [(a, b) for a, b in zip(incremental[table], rebuilt[table]) if not same_row(a, b)]
         assert different == [], table
+
+
+def test_duckdb_14_lts_opens_the_file_published_by_replacing_episodes(two_step):
+    """The copy of the previous file keeps its DuckDB 1.4 storage format through the replacement."""
+    from tests.test_analytic_marts_pipeline import DUCKDB14
+
+    assert DUCKDB14.exists(), "run `make setup` to create the DuckDB 1.4 environment"
+    script = ("import duckdb, sys\n"
+              "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+              "print(duckdb.__version__, con.execute('select count(*) from fct_sessions').fetchone()[0])\n")
+    done = subprocess.run([str(DUCKDB14), "-c", script, str(two_step["home"] / "published" / "registry.duckdb")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    version, sessions = done.stdout.split()
+    assert version.startswith("1.4.") and int(sessions) == len(published(two_step["home"])["fct_sessions"])
 
 
 def test_withdrawn_and_removed_episodes_are_gone_after_the_incremental_step(two_step):
