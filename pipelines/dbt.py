@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
+import uuid
 from pathlib import Path
 
 from dagster import AssetCheckKey, AssetKey
@@ -45,15 +47,51 @@ def built_from_path(home: RegistryHome) -> Path:
 
 def needs_full_refresh(home: RegistryHome) -> bool:
     """An incremental build keeps rows computed by earlier builds, so it is only right on a
-    warehouse built by this very project: without a warehouse, or after a change to the models or
-    macros, everything is rebuilt from the lake."""
+    warehouse built by this very project: without a warehouse, after a change to the models or
+    macros, or after a build that did not finish (start_build), everything is rebuilt from the lake."""
     recorded = built_from_path(home)
     return (not home.warehouse_db.exists() or not recorded.exists()
             or recorded.read_text().strip() != project_fingerprint())
 
 
-def record_build(home: RegistryHome) -> None:
+def start_build(home: RegistryHome) -> str | None:
+    """Before dbt touches the warehouse: forget what it was built from, so that a build which does
+    not finish (a failed test, a killed process) leaves no record and the next build rebuilds
+    everything. Returns the id of the last build if it finished and built every model: the build
+    whose record of uploads this one's int_episodes_changed compares the lake with."""
+    previous = json.loads(last_build_path(home).read_text()) if last_build_path(home).exists() else {}
+    built_from_path(home).unlink(missing_ok=True)
+    last_build_path(home).unlink(missing_ok=True)
+    return previous.get("build_id") if previous.get("complete") else None
+
+
+def record_build(home: RegistryHome, since: str | None = None, complete: bool = True) -> None:
+    """After a build that finished: what it was built from, and a new id for it with `since`, the
+    build it changed the warehouse from episode by episode (None: it rebuilt everything, or was a
+    subset staff picked, `complete` False). Publish reads them back (`last_build`)."""
     built_from_path(home).write_text(project_fingerprint() + "\n")
+    last_build_path(home).write_text(json.dumps(
+        {"build_id": uuid.uuid4().hex, "since": since, "complete": complete}) + "\n")
+
+
+def last_build_path(home: RegistryHome) -> Path:
+    return home.dbt_dir / "last-build.json"
+
+
+def last_build(home: RegistryHome) -> tuple[str | None, str | None]:
+    """(the last finished build, the build it changed the warehouse from), as record_build kept them."""
+    path = last_build_path(home)
+    if not path.exists():
+        return None, None
+    recorded = json.loads(path.read_text())
+    return recorded["build_id"], recorded["since"]
+
+
+def episode_models(manifest: dict) -> frozenset[str]:
+    """The models rebuilt episode by episode (incremental_strategy='replace_episodes')."""
+    return frozenset(node["name"] for node in manifest["nodes"].values()
+                     if node["resource_type"] == "model"
+                     and node["config"].get("incremental_strategy") == "replace_episodes")
 
 
 def parse_args() -> list[str]:

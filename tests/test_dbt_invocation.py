@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from dagster import build_schedule_context, validate_run_config
 
-from pipelines.dbt import built_from_path, needs_full_refresh, record_build
+from pipelines.dbt import built_from_path, last_build, needs_full_refresh, record_build, start_build
 from pipelines.dbt_invocation import build_args
 from pipelines.home import RegistryHome
 
@@ -29,6 +29,22 @@ def test_full_refresh_without_a_warehouse_or_after_the_models_changed(tmp_path):
     assert not needs_full_refresh(home)                   # built by these very models
     built_from_path(home).write_text("0" * 64 + "\n")
     assert needs_full_refresh(home)                       # built by other models
+
+
+def test_a_build_that_does_not_finish_leaves_no_record_and_the_next_rebuilds_everything(tmp_path):
+    home = RegistryHome(tmp_path)
+    home.dbt_dir.mkdir(parents=True)
+    home.warehouse_db.parent.mkdir(parents=True)
+    home.warehouse_db.write_bytes(b"")
+    record_build(home)
+    first, _ = last_build(home)
+    assert start_build(home) == first      # what the next build changes the warehouse from
+    assert needs_full_refresh(home) and last_build(home) == (None, None)  # until it finishes
+    record_build(home, since=first)
+    second, since = last_build(home)
+    assert since == first and second != first and not needs_full_refresh(home)
+    record_build(home, since=None, complete=False)  # a few models staff picked in the UI
+    assert start_build(home) is None       # publish copies the next build whole
 
 
 def test_the_nightly_schedule_asks_for_a_full_refresh():

@@ -10,6 +10,7 @@ import io
 import json
 import math
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -66,6 +67,14 @@ def dbt_build_was_incremental(home: Path) -> bool:
     return not results["args"].get("full_refresh", False)
 
 
+def published_as() -> str:
+    """How the last run published (the published asset's metadata in the run's Dagster instance)."""
+    from dagster import AssetKey, DagsterInstance
+
+    event = DagsterInstance.get().get_latest_materialization_event(AssetKey(["published", "registry"]))
+    return event.asset_materialization.metadata["published_as"].value
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("generated")
@@ -118,7 +127,7 @@ def two_step(registry_env, generated):
     second = run_registry(RegistryHome(home))
     assert second.built
     return {"home": home, "site": site, "episodes_before": episodes_before,
-            "gone": gone, "withdrawn": withdrawn}
+            "gone": gone, "withdrawn": withdrawn, "published_as": published_as()}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +137,7 @@ def full(two_step, tmp_path_factory):
     shutil.copy(two_step["home"] / "sites.csv", home / "sites.csv")
     shutil.copytree(two_step["home"] / "landing", home / "landing")
     summary = run_registry(RegistryHome(home))
-    assert summary.built and not dbt_build_was_incremental(home)
+    assert summary.built and not dbt_build_was_incremental(home) and published_as() == "whole copy"
     return home
 
 
@@ -141,12 +150,29 @@ def test_second_step_recomputed_only_the_changed_episodes(two_step):
 
 
 def test_every_published_table_equals_a_full_rebuild(two_step, full):
+    # the second step published only what changed: the previous file, changed episodes replaced
+    assert two_step["published_as"].startswith("previous file with ")
     incremental, rebuilt = published(two_step["home"]), published(full)
     assert sorted(incremental) == sorted(rebuilt)
     for table in rebuilt:
         assert len(incremental[table]) == len(rebuilt[table]), table
         different = [(a, b) for a, b in zip(incremental[table], rebuilt[table]) if not same_row(a, b)]
         assert different == [], table
+
+
+def test_duckdb_14_lts_opens_the_file_published_by_replacing_episodes(two_step):
+    """The copy of the previous file keeps its DuckDB 1.4 storage format through the replacement."""
+    from tests.test_analytic_marts_pipeline import DUCKDB14
+
+    assert DUCKDB14.exists(), "run `make setup` to create the DuckDB 1.4 environment"
+    script = ("import duckdb, sys\n"
+              "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+              "print(duckdb.__version__, con.execute('select count(*) from fct_sessions').fetchone()[0])\n")
+    done = subprocess.run([str(DUCKDB14), "-c", script, str(two_step["home"] / "published" / "registry.duckdb")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    version, sessions = done.stdout.split()
+    assert version.startswith("1.4.") and int(sessions) == len(published(two_step["home"])["fct_sessions"])
 
 
 def test_withdrawn_and_removed_episodes_are_gone_after_the_incremental_step(two_step):

@@ -49,6 +49,31 @@
 
 
 {#-
+    The strategy `replace_uploads` of int_uploads_built: delete the uploads no longer in the lake,
+    then add the new rows (the uploads that arrived). The record then equals int_lake_uploads.
+-#}
+{% macro get_incremental_replace_uploads_sql(arg_dict) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }} as built
+    where not exists (
+        select 1 from {{ ref('int_lake_uploads') }} as lake
+        where {{ same_upload('built', 'lake') }}
+    );
+
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+
+{#- An upload is its kind, site, month and file hash. -#}
+{% macro same_upload(left, right) -%}
+    {%- for column in ['kind', 'site_id', 'upload_month', 'upload_sha256'] -%}
+    {{ left }}.{{ column }} = {{ right }}.{{ column }}{{ ' and ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{#-
     The previous build's record of which episodes each upload carried (int_uploads_built), read
     without a ref: it is rebuilt at the end of this build, after everything that reads it. On the
     first build it does not exist yet and this is a typed zero-row select.

@@ -2,7 +2,6 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from pipelines.dashboard.build import build_dashboard
 from pipelines.defs.resources import RegistryResource
 from pipelines.defs.warehouse import published_registry
 
@@ -16,6 +15,10 @@ from pipelines.defs.warehouse import published_registry
                 "suppression audited by linear programming before anything is written.",
 )
 def dashboard(context: AssetExecutionContext, registry: RegistryResource) -> MaterializeResult:
+    # Imported here, not with the definitions: plotly and scipy take about a second to load, which
+    # every run would pay before it starts; the dbt step loads them while dbt works.
+    from pipelines.dashboard.build import build_dashboard
+
     home = registry.paths
     built = build_dashboard(home.published_db, home.dashboard)
     context.log.info(f"dashboard written to {built.index}")

@@ -1,6 +1,8 @@
 """Warehouse assets: the dbt project (one `dbt build` per run) and the published database."""
 
+import importlib
 import json
+import threading
 
 from dagster import (
     AssetCheckKey,
@@ -20,12 +22,15 @@ from pipelines import dbt_invocation
 from pipelines.dbt import (
     RegistryTranslator,
     ensure_manifest,
+    episode_models,
+    last_build,
     needs_full_refresh,
     node_keys,
     record_build,
+    start_build,
 )
 from pipelines.defs.resources import RegistryResource
-from pipelines.publish import publish
+from pipelines.publish import Build, publish
 
 MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_episode_outcomes",
          "mart_site_funnel", "mart_site_benchmark", "mart_alliance_outcome", "mart_alliance_vs_dose",
@@ -44,6 +49,7 @@ class DbtBuildConfig(Config):
 
 MANIFEST = ensure_manifest()
 DBT_KEYS = node_keys(json.loads(MANIFEST.read_text()), RegistryTranslator())
+EPISODE_MARTS = frozenset(MARTS) & episode_models(json.loads(MANIFEST.read_text()))
 TEST_FAILED = {"fail": AssetCheckSeverity.ERROR, "error": AssetCheckSeverity.ERROR,
                "warn": AssetCheckSeverity.WARN}
 
@@ -58,8 +64,11 @@ def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResour
     full_refresh = config.full_refresh or needs_full_refresh(home)
     context.log.info("dbt build: " + ("full refresh" if full_refresh else "incremental"))
     selected = set(context.selected_asset_keys) | set(context.selected_asset_check_keys)
+    selection = _selection(context)
+    previous = start_build(home)
     failed = []
-    for item in dbt.run(dbt_invocation.build_args(home, full_refresh, _selection(context))):
+    _load_dashboard_builder_meanwhile()
+    for item in dbt.run(dbt_invocation.build_args(home, full_refresh, selection)):
         if isinstance(item, dbt_invocation.LogLine):
             print(item.text, flush=True)  # the step's stdout: the build log staff read
         elif isinstance(item, dbt_invocation.NodeResult):
@@ -71,7 +80,14 @@ def registry_dbt_models(context: AssetExecutionContext, registry: RegistryResour
         elif not item.success:
             raise Failure("dbt build failed: " + (", ".join(failed) or item.error or "see the build log"),
                           metadata={"failed": ", ".join(failed), "error": item.error or ""})
-    record_build(home)
+    record_build(home, since=None if full_refresh or selection else previous, complete=selection is None)
+
+
+def _load_dashboard_builder_meanwhile() -> None:
+    """This process mostly waits while dbt works in its child: load the dashboard step's modules
+    (plotly, scipy) now, in the background, so that the step after publish starts at once."""
+    threading.Thread(target=importlib.import_module, args=("pipelines.dashboard.build",),
+                     name="load-dashboard-builder", daemon=True).start()
 
 
 def _selection(context: AssetExecutionContext) -> list[str] | None:
@@ -102,7 +118,11 @@ def _dagster_events(key: AssetKey | AssetCheckKey, result: dbt_invocation.NodeRe
 )
 def published_registry(context: AssetExecutionContext, registry: RegistryResource) -> MaterializeResult:
     home = registry.paths
-    counts = publish(home.warehouse_db, home.published_db)
-    context.log.info(f"published {home.published_db}: {counts}")
-    return MaterializeResult(metadata={"path": str(home.published_db),
-                                       **{f"rows_{t}": n for t, n in counts.items()}})
+    build_id, since = last_build(home)
+    done = publish(home.warehouse_db, home.published_db, Build(build_id, since, EPISODE_MARTS),
+                   record=home.dbt_dir / "published-from.json")
+    how = ("whole copy" if done.replaced_episodes is None
+           else f"previous file with {done.replaced_episodes} changed episodes replaced")
+    context.log.info(f"published {home.published_db} ({how}): {done.counts}")
+    return MaterializeResult(metadata={"path": str(home.published_db), "published_as": how,
+                                       **{f"rows_{t}": n for t, n in done.counts.items()}})

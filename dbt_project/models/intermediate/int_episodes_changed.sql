@@ -9,7 +9,7 @@ with
 
 lake as (
 
-    {{ lake_episode_uploads() }}
+    select * from {{ ref('int_lake_uploads') }}
 
 ),
 

@@ -32,13 +32,7 @@ intake_months as (
 -- the month folders holding any accepted upload, of any kind
 upload_months as (
 
-    select upload_month from {{ ref('stg_intake') }}
-    union all
-    select upload_month from {{ ref('stg_alliance') }}
-    union all
-    select upload_month from {{ ref('stg_followup') }}
-    union all
-    select withdrawn_month as upload_month from {{ ref('stg_withdrawals') }}
+    select upload_month from {{ ref('int_lake_uploads') }}
 
 ),
 

@@ -6,13 +6,11 @@ sites as (
 
 ),
 
+-- the months of the site's intake, alliance and follow-up uploads (a withdrawal is not data)
 uploads as (
 
-    select site_id, upload_month from {{ ref('stg_intake') }}
-    union all
-    select site_id, upload_month from {{ ref('stg_alliance') }}
-    union all
-    select site_id, upload_month from {{ ref('stg_followup') }}
+    select site_id, upload_month from {{ ref('int_lake_uploads') }}
+    where kind <> 'withdrawals'
 
 ),
 
