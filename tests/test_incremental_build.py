@@ -149,6 +149,17 @@ def test_second_step_recomputed_only_the_changed_episodes(two_step):
     assert 0 < changed < two_step["episodes_before"]
 
 
+def test_the_record_of_uploads_kept_up_to_date_equals_the_lake(two_step):
+    """int_uploads_built is updated, not rewritten (uploads that left deleted, arrived added): after
+    the second step, with a resubmission among them, it must hold exactly the lake's uploads."""
+    with duckdb.connect(str(two_step["home"] / "warehouse" / "registry.duckdb"), read_only=True) as con:
+        built, lake = "intermediate.int_uploads_built", "intermediate.int_lake_uploads"
+        differ = con.execute(f"select (select count(*) from (from {built} except all from {lake})), "
+                             f"(select count(*) from (from {lake} except all from {built})), "
+                             f"(select count(*) from {built})").fetchone()
+    assert differ[:2] == (0, 0) and differ[2] > 0
+
+
 def test_every_published_table_equals_a_full_rebuild(two_step, full):
     # the second step published only what changed: the previous file, changed episodes replaced
     assert two_step["published_as"].startswith("previous file with ")
