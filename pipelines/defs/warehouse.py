@@ -42,14 +42,22 @@ MARTS = ["dim_sites", "dim_episodes", "fct_sessions", "fct_assessments", "fct_ep
 class DbtBuildConfig(Config):
     """full_refresh: rebuild the incremental models from the whole lake (the nightly build does);
     otherwise only the episodes whose uploads changed since the last build are recomputed, unless
-    the warehouse is missing or was built by other models (then everything is rebuilt anyway)."""
+    the warehouse is missing, was built by other models or the last build did not finish (then
+    everything is rebuilt anyway)."""
 
     full_refresh: bool = False
 
 
 MANIFEST = ensure_manifest()
-DBT_KEYS = node_keys(json.loads(MANIFEST.read_text()), RegistryTranslator())
-EPISODE_MARTS = frozenset(MARTS) & episode_models(json.loads(MANIFEST.read_text()))
+
+
+def _read_manifest() -> tuple[dict, frozenset[str]]:
+    """Dagster's key for each dbt node, and the marts dbt rebuilds episode by episode."""
+    parsed = json.loads(MANIFEST.read_text())
+    return node_keys(parsed, RegistryTranslator()), frozenset(MARTS) & episode_models(parsed)
+
+
+DBT_KEYS, EPISODE_MARTS = _read_manifest()
 TEST_FAILED = {"fail": AssetCheckSeverity.ERROR, "error": AssetCheckSeverity.ERROR,
                "warn": AssetCheckSeverity.WARN}
 
