@@ -59,7 +59,7 @@ def start_build(home: RegistryHome) -> str | None:
     not finish (a failed test, a killed process) leaves no record and the next build rebuilds
     everything. Returns the id of the last build if it finished and built every model: the build
     whose record of uploads this one's int_episodes_changed compares the lake with."""
-    previous = json.loads(last_build_path(home).read_text()) if last_build_path(home).exists() else {}
+    previous = _recorded_build(home)
     built_from_path(home).unlink(missing_ok=True)
     last_build_path(home).unlink(missing_ok=True)
     return previous.get("build_id") if previous.get("complete") else None
@@ -80,11 +80,13 @@ def last_build_path(home: RegistryHome) -> Path:
 
 def last_build(home: RegistryHome) -> tuple[str | None, str | None]:
     """(the last finished build, the build it changed the warehouse from), as record_build kept them."""
+    recorded = _recorded_build(home)
+    return recorded.get("build_id"), recorded.get("since")
+
+
+def _recorded_build(home: RegistryHome) -> dict:
     path = last_build_path(home)
-    if not path.exists():
-        return None, None
-    recorded = json.loads(path.read_text())
-    return recorded["build_id"], recorded["since"]
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def episode_models(manifest: dict) -> frozenset[str]:

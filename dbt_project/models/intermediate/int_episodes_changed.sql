@@ -55,10 +55,7 @@ touched as (
     select {{ rows }}.client_key, {{ rows }}.episode
     from {{ rows }}
     inner join {{ uploads }}
-        on {{ rows }}.kind = {{ uploads }}.kind
-        and {{ rows }}.site_id = {{ uploads }}.site_id
-        and {{ rows }}.upload_month = {{ uploads }}.upload_month
-        and {{ rows }}.upload_sha256 = {{ uploads }}.upload_sha256
+        on {{ same_upload(rows, uploads) }}
     {{ "\n    union" if not loop.last }}
     {%- endfor %}
 
